@@ -1,0 +1,14 @@
+"""Type aliases shared across the packages."""
+
+from typing import Any, Mapping, Sequence, Union
+
+import numpy as np
+import tensorflow as tf
+
+# A nest is a leaf, or a (possibly nested) tuple, list, namedtuple or mapping of nests.
+Nest = Any
+NestedTensorSpec = Union[tf.TensorSpec, Sequence[Any], Mapping[str, Any]]
+NestedArraySpec = Union["ArraySpec", Sequence[Any], Mapping[str, Any]]  # noqa: F821
+NestedSpec = Union[NestedTensorSpec, NestedArraySpec]
+NestedTensor = Union[tf.Tensor, Sequence[Any], Mapping[str, Any]]
+NestedArray = Union[np.ndarray, Sequence[Any], Mapping[str, Any]]

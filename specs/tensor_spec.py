@@ -1,0 +1,319 @@
+"""TensorFlow-side specs and the helpers that work on spec nests.
+
+`TensorSpec` is `tf.TensorSpec`. `BoundedTensorSpec` adds inclusive
+`minimum`/`maximum` bounds, stored as numpy arrays broadcast to the shape; it
+is a `tf.TensorSpec`, so it works in `tf.function` input signatures.
+
+>>> spec = BoundedTensorSpec((), tf.int32, 0, 2, name="action")
+>>> spec
+BoundedTensorSpec(shape=(), dtype=tf.int32, name='action', minimum=0, maximum=2)
+>>> add_outer_dims_nest({"a": spec}, (5,))["a"].shape
+TensorShape([5])
+"""
+
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+import tensorflow as tf
+import tree
+
+from specs import array_spec as _array_spec
+from specs._types import NestedSpec, NestedTensor, NestedTensorSpec
+from specs.array_spec import ArraySpec, BoundedArraySpec, is_bounded, is_continuous, is_discrete
+
+__all__ = [
+    "TensorSpec",
+    "BoundedTensorSpec",
+    "from_spec",
+    "to_tensor_spec",
+    "to_array_spec",
+    "sample_spec_nest",
+    "zero_spec_nest",
+    "add_outer_dims_nest",
+    "remove_outer_dims_nest",
+    "is_bounded",
+    "is_discrete",
+    "is_continuous",
+]
+
+TensorSpec = tf.TensorSpec
+OuterDims = Union[Sequence[int], tf.Tensor]
+
+
+def _bound_target_shape(shape: tf.TensorShape, bound_shapes: list) -> tuple:
+    """The shape to broadcast bounds to: the spec's shape, or, when some of
+    its dims are unknown, those dims as 1 so the bounds broadcast at run time."""
+    if shape.is_fully_defined():
+        return tuple(shape.as_list())
+    partial = tuple(1 if d is None else d for d in shape.as_list())
+    try:
+        return np.broadcast_shapes(partial, *bound_shapes)
+    except ValueError:
+        return partial  # broadcast_bounds reports the mismatch
+
+
+class BoundedTensorSpec(tf.TensorSpec):
+    """A `tf.TensorSpec` whose elements lie in the inclusive range [minimum, maximum].
+
+    Args:
+      shape: the tensor's shape (a `tf.TensorShape` or sequence; dims may be None).
+      dtype: bool, integer or float dtype.
+      minimum: lower bound, broadcastable to `shape`; defaults to the dtype's
+        lowest value (`-inf` for floats).
+      maximum: upper bound, broadcastable to `shape`; defaults to the dtype's
+        highest value (`inf` for floats).
+      name: optional name.
+
+    Raises:
+      ValueError: when a bound does not broadcast to `shape` or lies above the other.
+    """
+
+    __slots__ = ("_minimum", "_maximum")
+
+    def __init__(self, shape: Any, dtype: Any, minimum: Any = None, maximum: Any = None,
+                 name: Optional[str] = None):
+        super().__init__(shape, dtype, name)
+        np_dtype = np.dtype(self.dtype.as_numpy_dtype)
+        if self.shape.rank is None:
+            raise ValueError(f"BoundedTensorSpec {name!r} needs a known rank")
+        target = _bound_target_shape(
+            self.shape, [np.shape(b) for b in (minimum, maximum) if b is not None])
+        try:
+            self._minimum, self._maximum = _array_spec.broadcast_bounds(
+                target, np_dtype, minimum, maximum, name)
+        except ValueError as e:
+            raise ValueError(f"{e} (spec shape {self.shape})") from None
+
+    @property
+    def minimum(self) -> np.ndarray:
+        return self._minimum
+
+    @property
+    def maximum(self) -> np.ndarray:
+        return self._maximum
+
+    def _serialize(self) -> tuple:
+        # Keeps bounds through TensorFlow's own spec round trips (`_deserialize`
+        # calls the constructor with these arguments in this order).
+        return (self.shape, self.dtype, self._minimum, self._maximum, self.name)
+
+    def __repr__(self) -> str:
+        return (f"BoundedTensorSpec(shape={tuple(self.shape.as_list())}, "
+                f"dtype={self.dtype!r}, name={self.name!r}, "
+                f"minimum={_array_spec._fmt_bound(self._minimum)}, "
+                f"maximum={_array_spec._fmt_bound(self._maximum)})")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return False
+        return (self.shape == other.shape and self.dtype == other.dtype
+                and self.name == other.name
+                and np.array_equal(self._minimum, other._minimum)
+                and np.array_equal(self._maximum, other._maximum))
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self.shape.as_list()) if self.shape.rank is not None else None,
+                     self.dtype, self.name))
+
+    def __reduce__(self):
+        return (BoundedTensorSpec,
+                (self.shape, self.dtype, self._minimum, self._maximum, self.name))
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> "BoundedTensorSpec":
+        """A bounded tensor spec from any spec; unbounded ones get the dtype's range."""
+        return cls(spec.shape, spec.dtype, getattr(spec, "minimum", None),
+                   getattr(spec, "maximum", None), getattr(spec, "name", None))
+
+
+def _leaf_to_tensor_spec(spec: Any) -> tf.TensorSpec:
+    if isinstance(spec, tf.TensorSpec):
+        return spec
+    if isinstance(spec, BoundedArraySpec):
+        return BoundedTensorSpec(spec.shape, tf.as_dtype(spec.dtype), spec.minimum,
+                                 spec.maximum, spec.name)
+    if isinstance(spec, ArraySpec):
+        return tf.TensorSpec(spec.shape, tf.as_dtype(spec.dtype), spec.name)
+    raise TypeError(f"expected an ArraySpec or TensorSpec, got {spec!r}")
+
+
+def from_spec(spec: NestedSpec) -> NestedTensorSpec:
+    """Maps a nest of array or tensor specs to tensor specs, keeping bounds and names."""
+    return tree.map_structure(_leaf_to_tensor_spec, spec)
+
+
+to_tensor_spec = from_spec
+
+
+def _leaf_to_array_spec(spec: Any) -> ArraySpec:
+    if isinstance(spec, ArraySpec):
+        return spec
+    if isinstance(spec, tf.TensorSpec):
+        if not spec.shape.is_fully_defined():
+            raise ValueError(f"an ArraySpec needs a fully defined shape, got {spec!r}")
+        shape = tuple(spec.shape.as_list())
+        if isinstance(spec, BoundedTensorSpec):
+            return BoundedArraySpec(shape, spec.dtype.as_numpy_dtype, spec.minimum,
+                                    spec.maximum, spec.name)
+        return ArraySpec(shape, spec.dtype.as_numpy_dtype, spec.name)
+    raise TypeError(f"expected an ArraySpec or TensorSpec, got {spec!r}")
+
+
+def to_array_spec(spec: NestedSpec) -> Any:
+    """Maps a nest of tensor or array specs to array specs, keeping bounds and names."""
+    return tree.map_structure(_leaf_to_array_spec, spec)
+
+
+def _with_shape(spec: Any, shape: tuple, minimum: Any = None, maximum: Any = None) -> Any:
+    """`spec` with a new shape (bounds given explicitly for bounded specs)."""
+    if isinstance(spec, BoundedTensorSpec):
+        return BoundedTensorSpec(shape, spec.dtype, minimum, maximum, spec.name)
+    if isinstance(spec, tf.TensorSpec):
+        return tf.TensorSpec(shape, spec.dtype, spec.name)
+    if isinstance(spec, BoundedArraySpec):
+        return BoundedArraySpec(shape, spec.dtype, minimum, maximum, spec.name)
+    if isinstance(spec, ArraySpec):
+        return ArraySpec(shape, spec.dtype, spec.name)
+    raise TypeError(f"expected an ArraySpec or TensorSpec, got {spec!r}")
+
+
+def add_outer_dims_nest(specs: NestedSpec, outer_dims: Sequence[Optional[int]]) -> NestedSpec:
+    """Prepends `outer_dims` (e.g. `(batch_size,)`, `None` for unknown) to every spec's shape.
+
+    Bounds are kept: each new element has the bounds of the element it copies.
+    """
+    outer = tuple(outer_dims)
+
+    def add(spec: Any) -> Any:
+        shape = outer + tuple(tf.TensorShape(spec.shape).as_list())
+        if is_bounded(spec):
+            return _with_shape(spec, shape, spec.minimum, spec.maximum)
+        return _with_shape(spec, shape)
+
+    return tree.map_structure(add, specs)
+
+
+def remove_outer_dims_nest(specs: NestedSpec, num_outer_dims: int) -> NestedSpec:
+    """Removes the first `num_outer_dims` dims of every spec's shape.
+
+    Raises:
+      ValueError: if a spec has fewer dims, or its bounds differ along a removed dim.
+    """
+
+    def remove(spec: Any) -> Any:
+        dims = tf.TensorShape(spec.shape).as_list()
+        if len(dims) < num_outer_dims:
+            raise ValueError(f"cannot remove {num_outer_dims} outer dims from {spec!r}")
+        inner = tuple(dims[num_outer_dims:])
+        if not is_bounded(spec):
+            return _with_shape(spec, inner)
+        bounds = []
+        for bound in (spec.minimum, spec.maximum):
+            drop = bound.ndim - len(inner)
+            if drop > 0:
+                first = bound[(0,) * drop]
+                if not np.all(bound == first):
+                    raise ValueError(
+                        f"cannot remove outer dims from {spec!r}: its bounds vary along them")
+                bound = first
+            bounds.append(bound)
+        return _with_shape(spec, inner, *bounds)
+
+    return tree.map_structure(remove, specs)
+
+
+def _full_shape(outer_dims: OuterDims, spec: tf.TensorSpec) -> Any:
+    inner = spec.shape.as_list()
+    if isinstance(outer_dims, (tf.Tensor, tf.Variable)):
+        return tf.concat([tf.cast(outer_dims, tf.int32), tf.constant(inner, tf.int32)], 0)
+    return tuple(outer_dims) + tuple(inner)
+
+
+def _sample_leaf(spec: tf.TensorSpec, outer_dims: OuterDims, seed: Optional[tuple]) -> tf.Tensor:
+    if not spec.shape.is_fully_defined():
+        raise ValueError(f"cannot sample values for {spec!r}: its shape is not fully defined")
+    np_dtype = np.dtype(spec.dtype.as_numpy_dtype)
+    if not (np_dtype == np.bool_ or np.issubdtype(np_dtype, np.integer)
+            or np.issubdtype(np_dtype, np.floating)):
+        raise TypeError(f"cannot sample values for {spec!r}: its dtype is not bool, integer or float")
+    shape = _full_shape(outer_dims, spec)
+    if is_bounded(spec):
+        low, high = spec.minimum, spec.maximum
+    else:
+        low, high = _array_spec.dtype_range(np_dtype)
+    low = np.asarray(low, np.float64)
+    high = np.asarray(high, np.float64)
+
+    def uniform(k: int) -> tf.Tensor:
+        if seed is None:
+            return tf.random.uniform(shape, dtype=tf.float64)
+        return tf.random.stateless_uniform(shape, seed=(seed[0], seed[1] * 3 + k), dtype=tf.float64)
+
+    if np_dtype == np.bool_ or np.issubdtype(np_dtype, np.integer):
+        span = high - low + 1.0
+        values = tf.clip_by_value(tf.floor(low + uniform(0) * span), low, high)
+        if np_dtype == np.bool_:
+            return tf.cast(values, spec.dtype)
+        # float64 holds integers exactly only up to 2**53: keep the cast in the
+        # dtype's range, then clip again with the exact integer bounds.
+        info = np.iinfo(np_dtype)
+        top = float(info.max)
+        if int(top) > int(info.max):
+            top = float(np.nextafter(top, 0.0))
+        values = tf.cast(tf.clip_by_value(values, float(info.min), top), spec.dtype)
+        if is_bounded(spec):
+            exact_low, exact_high = spec.minimum, spec.maximum
+        else:
+            exact_low, exact_high = info.min, info.max
+        return tf.clip_by_value(values, tf.constant(exact_low, spec.dtype),
+                                tf.constant(exact_high, spec.dtype))
+    finfo = np.finfo(np_dtype)
+    has_low = low > float(finfo.min) / 2
+    has_high = high < float(finfo.max) / 2
+    u = uniform(0)
+    exp = -tf.math.log1p(-uniform(1))
+    # Box-Muller from two more uniforms keeps every leaf on one seeded stream.
+    normal = tf.sqrt(-2.0 * tf.math.log1p(-uniform(2))) * tf.cos(2.0 * np.pi * u)
+    finite_low = np.where(has_low, low, 0.0)
+    finite_high = np.where(has_high, high, 0.0)
+    values = tf.where(
+        has_low & has_high, finite_low + u * (finite_high - finite_low),
+        tf.where(has_low, finite_low + exp, tf.where(has_high, finite_high - exp, normal)))
+    values = tf.clip_by_value(values, np.maximum(low, float(finfo.min)),
+                              np.minimum(high, float(finfo.max)))
+    return tf.cast(values, spec.dtype)
+
+
+def sample_spec_nest(spec: NestedSpec, seed: Optional[int] = None,
+                     outer_dims: OuterDims = ()) -> NestedTensor:
+    """Samples a nest of tensors for a nest of specs.
+
+    Integer and bool elements are uniform over `[minimum, maximum]` (the
+    dtype's range for unbounded specs). Float elements are uniform between
+    finite bounds; with one infinite bound they are the finite bound plus (or
+    minus) an exponential sample; unbounded floats are standard normal.
+
+    Args:
+      spec: a nest of `TensorSpec`s or `ArraySpec`s with fully defined shapes.
+      seed: an int for reproducible (stateless) sampling; None for TF's global RNG.
+      outer_dims: leading dims prepended to every shape; ints or a 1-D int tensor.
+
+    Returns:
+      A nest of tensors of shape `outer_dims + spec.shape`.
+    """
+    tensor_specs = from_spec(spec)
+    leaves = tree.flatten(tensor_specs)
+    samples = [
+        _sample_leaf(s, outer_dims, None if seed is None else (int(seed), i))
+        for i, s in enumerate(leaves)
+    ]
+    return tree.unflatten_as(tensor_specs, samples)
+
+
+def zero_spec_nest(spec: NestedSpec, outer_dims: OuterDims = ()) -> NestedTensor:
+    """A nest of zero tensors of shape `outer_dims + spec.shape` and the specs' dtypes."""
+    return tree.map_structure(
+        lambda s: tf.zeros(_full_shape(outer_dims, s), s.dtype), from_spec(spec))

@@ -1,0 +1,50 @@
+"""Every name a package lists in `__all__` exists, and the everyday names are re-exported."""
+
+import importlib
+
+import pytest
+
+PACKAGES = [
+    "specs",
+    "specs.array_spec",
+    "specs.tensor_spec",
+    "specs.nest_utils",
+    "specs.spaces",
+    "tfpolicy",
+    "tfpolicy.trajectories",
+    "tfpolicy.trajectories.time_step",
+    "tfpolicy.trajectories.policy_step",
+    "tfpolicy.trajectories.trajectory",
+    "tfpolicy.policies",
+    "tfpolicy.policies.tf_policy",
+    "savers",
+]
+
+
+@pytest.mark.parametrize("module_name", PACKAGES)
+def test_all_names_exist(module_name):
+    module = importlib.import_module(module_name)
+    assert isinstance(module.__all__, list)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert not missing, f"{module_name}.__all__ lists missing names {missing}"
+    assert len(set(module.__all__)) == len(module.__all__)
+
+
+def test_tfpolicy_reexports_everyday_names():
+    import tfpolicy
+    from tfpolicy.policies import TFPolicy, tf_policy
+    from tfpolicy.trajectories import time_step
+
+    assert tfpolicy.TFPolicy is TFPolicy is tf_policy.TFPolicy
+    assert tfpolicy.time_step is time_step
+    for name in ["TimeStep", "PolicyStep", "Trajectory", "StepType", "PolicyInfo"]:
+        assert name in tfpolicy.__all__ and hasattr(tfpolicy, name)
+
+
+def test_specs_does_not_import_tfpolicy_or_savers():
+    import subprocess
+    import sys
+
+    code = ("import sys, specs; "
+            "assert not any(m.split('.')[0] in ('tfpolicy', 'savers') for m in sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

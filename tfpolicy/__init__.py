@@ -1,0 +1,32 @@
+"""tfpolicy: spec-typed reinforcement-learning policies for TensorFlow.
+
+The everyday names live here; the rest in the subpackages:
+`tfpolicy.trajectories` (time steps, policy steps, trajectories) and
+`tfpolicy.policies` (the `TFPolicy` base and the policy catalogue).
+"""
+
+from tfpolicy import policies
+from tfpolicy import trajectories
+from tfpolicy.policies import TFPolicy
+from tfpolicy.trajectories import policy_step
+from tfpolicy.trajectories import time_step
+from tfpolicy.trajectories import trajectory
+from tfpolicy.trajectories.policy_step import PolicyInfo
+from tfpolicy.trajectories.policy_step import PolicyStep
+from tfpolicy.trajectories.time_step import StepType
+from tfpolicy.trajectories.time_step import TimeStep
+from tfpolicy.trajectories.trajectory import Trajectory
+
+__all__ = [
+    "policies",
+    "trajectories",
+    "policy_step",
+    "time_step",
+    "trajectory",
+    "PolicyInfo",
+    "PolicyStep",
+    "StepType",
+    "TFPolicy",
+    "TimeStep",
+    "Trajectory",
+]

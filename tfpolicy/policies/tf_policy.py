@@ -1,0 +1,459 @@
+"""`TFPolicy`: the base of every TensorFlow policy.
+
+A policy maps a `TimeStep` (and a recurrent state) to a `PolicyStep(action,
+state, info)`. The base class owns everything that is the same for all
+policies, so subclasses write only the decision itself:
+
+- validation of inputs and outputs against the specs (`validate_args`), with
+  errors that name the nest path; inside `tf.function` it runs at trace time
+  only;
+- clipping of bounded continuous actions (`clip`);
+- `info.log_probability` of the returned action (`emit_log_probability`);
+- resetting the state of batch entries that start an episode
+  (`automatic_state_reset`);
+- soft target updates (`update(tau)`) and variable collection that sees
+  Keras 3 variables as well as `tf.Variable`s.
+
+A subclass implements `_distribution` (the default `_action` samples from it),
+`_action`, or both. One that implements neither cannot be instantiated.
+
+Example, a policy that always picks action 1 (the module's doctest):
+
+>>> import tensorflow_probability as tfp
+>>> from specs import BoundedTensorSpec, TensorSpec
+>>> from tfpolicy.trajectories import time_step as ts
+>>> class One(TFPolicy):
+...     def _distribution(self, time_step, policy_state):
+...         batch = tf.shape(time_step.step_type)
+...         return PolicyStep(tfp.distributions.Deterministic(tf.ones(batch, tf.int32)))
+>>> policy = One(ts.time_step_spec(TensorSpec([2], tf.float32)),
+...              BoundedTensorSpec([], tf.int32, 0, 1))
+>>> policy.action(ts.restart(tf.zeros([3, 2]), batch_size=3)).action.numpy()
+array([1, 1, 1], dtype=int32)
+"""
+
+import abc
+from typing import Any, Callable, Dict, List, Optional, Union
+
+import numpy as np
+import tensorflow as tf
+import tree
+
+from specs import nest_utils
+from specs import tensor_spec
+from specs._types import NestedTensor, NestedTensorSpec
+from tfpolicy import _variables
+from tfpolicy.trajectories import policy_step
+from tfpolicy.trajectories import time_step as ts_lib
+from tfpolicy.trajectories import trajectory as traj_lib
+from tfpolicy.trajectories.policy_step import PolicyStep
+from tfpolicy.trajectories.time_step import TimeStep
+
+__all__ = ["TFPolicy"]
+
+Seed = Union[int, tf.Tensor, None]
+Splitter = Callable[[NestedTensor], tuple]
+
+
+class _Specs:
+    """Holds the specs outside `tf.Module`'s attribute tracking, which would
+    wrap dicts and tuples into its own container types."""
+
+    __slots__ = ("time_step", "action", "policy_state", "info", "clip_bounds")
+
+    def __init__(self, time_step: Any, action: Any, policy_state: Any, info: Any,
+                 clip_bounds: list):
+        self.time_step = time_step
+        self.action = action
+        self.policy_state = policy_state
+        self.info = info
+        # Per action leaf: (minimum, maximum) to clip to, or None.
+        self.clip_bounds = clip_bounds
+
+
+def _no_distribution(self: "TFPolicy", time_step: TimeStep, policy_state: NestedTensor) -> PolicyStep:
+    raise TypeError(
+        f"{type(self).__name__} chooses its actions directly (it implements `_action` only) "
+        "and has no action distribution; call `action` instead of `distribution`")
+
+
+def _sample_from_distribution(self: "TFPolicy", time_step: TimeStep, policy_state: NestedTensor,
+                              seed: Seed) -> PolicyStep:
+    dist_step = self._distribution(time_step, policy_state)
+    return PolicyStep(self._sample(dist_step.action, seed), dist_step.state, dist_step.info)
+
+
+def _is_default_action(policy: "TFPolicy") -> bool:
+    return type(policy)._action is _sample_from_distribution
+
+
+def _log_prob_spec(action_spec: NestedTensorSpec) -> NestedTensorSpec:
+    return tree.map_structure(lambda _: tf.TensorSpec((), tf.float32, "log_probability"), action_spec)
+
+
+def _info_without_log_prob(info_spec: Any) -> Any:
+    if isinstance(info_spec, policy_step.PolicyInfo):
+        return info_spec._replace(log_probability=())
+    if isinstance(info_spec, dict) and "log_probability" in info_spec:
+        return {k: v for k, v in info_spec.items() if k != "log_probability"}
+    return info_spec
+
+
+class TFPolicy(tf.Module, abc.ABC):
+    """Base class of TensorFlow policies.
+
+    Args:
+      time_step_spec: a `TimeStep` of `TensorSpec`s (array specs are converted).
+      action_spec: a nest of `BoundedTensorSpec`s (or `TensorSpec`s).
+      policy_state_spec: a nest of specs for the recurrent state; `()` for none.
+      info_spec: a nest of specs for `PolicyStep.info`; `()` for none.
+      clip: clip actions of bounded float specs to their bounds.
+      emit_log_probability: add `log_probability` (a nest like the action, of
+        float32 scalars per batch entry) to the info and to `info_spec`.
+      automatic_state_reset: on a FIRST step, replace that batch entry's state
+        with the initial state.
+      observation_and_action_constraint_splitter: a function
+        `observation -> (network_observation, mask)` for policies over
+        discrete actions; the mask has shape `[B, num_actions]`.
+      validate_args: check inputs and outputs against the specs.
+      name: the module's name.
+
+    Raises:
+      TypeError: `time_step_spec` is not a `TimeStep` of specs, or a spec
+        leaf is not a spec.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # "`_distribution` and/or `_action`": a class that implements one gets a
+        # concrete fallback for the other before ABCMeta computes what is still
+        # abstract; a class that implements neither stays abstract.
+        super().__init_subclass__(**kwargs)
+        has_action = not getattr(cls._action, "__isabstractmethod__", False)
+        has_dist = not getattr(cls._distribution, "__isabstractmethod__", False)
+        if has_action and not has_dist:
+            cls._distribution = _no_distribution
+        elif has_dist and not has_action:
+            cls._action = _sample_from_distribution
+
+    def __init__(
+        self,
+        time_step_spec: TimeStep,
+        action_spec: NestedTensorSpec,
+        policy_state_spec: NestedTensorSpec = (),
+        info_spec: NestedTensorSpec = (),
+        clip: bool = True,
+        emit_log_probability: bool = False,
+        automatic_state_reset: bool = True,
+        observation_and_action_constraint_splitter: Optional[Splitter] = None,
+        validate_args: bool = True,
+        name: Optional[str] = None,
+    ):
+        super().__init__(name=name)
+        if not isinstance(time_step_spec, TimeStep):
+            raise TypeError(
+                f"time_step_spec must be a TimeStep of specs (see time_step.time_step_spec), "
+                f"got {time_step_spec!r}")
+        time_step_spec = tensor_spec.from_spec(time_step_spec)
+        action_spec = tensor_spec.from_spec(action_spec)
+        policy_state_spec = tensor_spec.from_spec(policy_state_spec)
+        info_spec = tensor_spec.from_spec(info_spec)
+        if emit_log_probability:
+            info_spec = policy_step.set_log_probability(info_spec, _log_prob_spec(action_spec))
+        clip_bounds = [
+            (s.minimum, s.maximum) if (clip and tensor_spec.is_bounded(s) and s.dtype.is_floating)
+            else None
+            for s in tree.flatten(action_spec)
+        ]
+        self._specs = _Specs(time_step_spec, action_spec, policy_state_spec, info_spec, clip_bounds)
+        self._clip = clip
+        self._emit_log_probability = emit_log_probability
+        self._automatic_state_reset = automatic_state_reset
+        self._splitter = observation_and_action_constraint_splitter
+        self._validate_args = validate_args
+        self._has_state = bool(tree.flatten(policy_state_spec))
+
+    # ---- specs and flags ----------------------------------------------------
+
+    @property
+    def time_step_spec(self) -> TimeStep:
+        """The `TimeStep` of specs this policy takes (unbatched)."""
+        return self._specs.time_step
+
+    @property
+    def action_spec(self) -> NestedTensorSpec:
+        """The nest of specs of the actions this policy returns (unbatched)."""
+        return self._specs.action
+
+    @property
+    def policy_state_spec(self) -> NestedTensorSpec:
+        """The nest of specs of the recurrent state; `()` for a stateless policy."""
+        return self._specs.policy_state
+
+    @property
+    def info_spec(self) -> NestedTensorSpec:
+        """The nest of specs of `PolicyStep.info`, including `log_probability` when emitted."""
+        return self._specs.info
+
+    @property
+    def policy_step_spec(self) -> PolicyStep:
+        """`PolicyStep(action_spec, policy_state_spec, info_spec)`."""
+        return PolicyStep(self._specs.action, self._specs.policy_state, self._specs.info)
+
+    @property
+    def trajectory_spec(self) -> traj_lib.Trajectory:
+        """The spec of the `Trajectory`s this policy produces when it acts in an environment."""
+        ts = self._specs.time_step
+        return traj_lib.Trajectory(
+            step_type=ts.step_type, observation=ts.observation, action=self._specs.action,
+            policy_info=self._specs.info, next_step_type=ts.step_type, reward=ts.reward,
+            discount=ts.discount)
+
+    @property
+    def collect_data_spec(self) -> traj_lib.Trajectory:
+        """The spec of the data collected with this policy (its `trajectory_spec`)."""
+        return self.trajectory_spec
+
+    @property
+    def emit_log_probability(self) -> bool:
+        return self._emit_log_probability
+
+    @property
+    def validate_args(self) -> bool:
+        return self._validate_args
+
+    @property
+    def observation_and_action_constraint_splitter(self) -> Optional[Splitter]:
+        return self._splitter
+
+    # ---- public API -----------------------------------------------------------
+
+    def action(self, time_step: TimeStep, policy_state: NestedTensor = (),
+               seed: Seed = None) -> PolicyStep:
+        """The policy's action for a (batched or unbatched) time step.
+
+        Args:
+          time_step: a `TimeStep` matching `time_step_spec`, with outer dims
+            `[B]` (batched) or none.
+          policy_state: the state from the previous step (or
+            `get_initial_state(B)`), `()` for stateless policies.
+          seed: an int seed for the sampling, or None.
+
+        Returns:
+          `PolicyStep(action, state, info)` with the same outer dims as `time_step`.
+
+        Raises:
+          TypeError, ValueError: with `validate_args`, when an input or output
+            does not match its spec; the message names the nest path.
+        """
+        time_step, policy_state, outer = self._prepare(time_step, policy_state)
+        dist_step = None
+        if _is_default_action(self):
+            dist_step = self._distribution(time_step, policy_state)
+            step = PolicyStep(self._sample(dist_step.action, seed), dist_step.state, dist_step.info)
+        else:
+            step = self._action(time_step, policy_state, seed)
+        if self._clip:
+            step = step._replace(action=self._clip_action(step.action))
+        if self._emit_log_probability:
+            step = self._with_log_probability(step, dist_step, time_step, policy_state)
+        if self._validate_args:
+            self._check_output(step, outer, "action")
+        return step
+
+    def distribution(self, time_step: TimeStep, policy_state: NestedTensor = ()) -> PolicyStep:
+        """The action distribution for a time step.
+
+        Returns:
+          `PolicyStep(action=<nest of tfp distributions like action_spec>,
+          state, info)`; the info carries no log-probability (there is no action).
+
+        Raises:
+          TypeError: for a policy that implements only `_action`, and (with
+            `validate_args`) for inputs or outputs that do not match their specs.
+        """
+        time_step, policy_state, outer = self._prepare(time_step, policy_state)
+        step = self._distribution(time_step, policy_state)
+        if self._validate_args:
+            nest_utils.check_nest(step.state, self._specs.policy_state, outer_shape=outer,
+                                  name="distribution's policy_state")
+            nest_utils.check_nest(step.info, _info_without_log_prob(self._specs.info),
+                                  outer_shape=outer, name="distribution's info")
+        return step
+
+    def get_initial_state(self, batch_size: Union[int, tf.Tensor, None]) -> NestedTensor:
+        """The state to start episodes from: outer dims `[batch_size]`, none if None."""
+        return self._get_initial_state(batch_size)
+
+    def variables(self) -> List[tf.Variable]:
+        """Every variable of the policy, Keras 3 ones included, in a stable order."""
+        return [c.variable for c in self._variables()]
+
+    @property
+    def trainable_variables(self) -> List[tf.Variable]:
+        """The variables a learner trains (Keras' `trainable` flags respected)."""
+        return [c.variable for c in self._variables() if c.trainable]
+
+    def update(self, policy: "TFPolicy", tau: Union[float, tf.Tensor] = 1.0,
+               tau_non_trainable: Union[float, tf.Tensor, None] = None,
+               sort_variables_by_name: bool = False) -> None:
+        """Moves this policy's variables towards `policy`'s: `v = tau * src + (1 - tau) * v`.
+
+        Args:
+          policy: the source policy, with the same variables (count, shapes, dtypes).
+          tau: weight of the source for trainable variables; 1.0 copies.
+          tau_non_trainable: the same for non-trainable variables; `tau` if None.
+          sort_variables_by_name: pair variables by sorted name instead of by
+            collection order.
+
+        Inside `tf.function` the assignments run through automatic control
+        dependencies, so nothing is returned (TF-Agents returns a grouped op, a
+        TF1 habit that `tf.function` cannot return).
+
+        Raises:
+          ValueError: the two variable lists differ in length, or a pair in
+            shape or dtype; the message lists the offending pairs.
+        """
+        targets = self._variables()
+        sources = policy._variables()
+        if sort_variables_by_name:
+            targets = sorted(targets, key=lambda c: c.variable.name)
+            sources = sorted(sources, key=lambda c: c.variable.name)
+        _check_variable_pairs(sources, targets)
+        for src, dst in zip(sources, targets):
+            weight = tau if dst.trainable or tau_non_trainable is None else tau_non_trainable
+            if isinstance(weight, (int, float)) and weight == 1.0:
+                dst.variable.assign(src.variable)
+            else:
+                weight = tf.cast(weight, dst.variable.dtype)
+                dst.variable.assign(weight * src.variable + (1.0 - weight) * dst.variable)
+
+    # ---- subclass hooks --------------------------------------------------------
+
+    @abc.abstractmethod
+    def _distribution(self, time_step: TimeStep, policy_state: NestedTensor) -> PolicyStep:
+        """Returns `PolicyStep(nest of distributions, new state, info)`."""
+
+    @abc.abstractmethod
+    def _action(self, time_step: TimeStep, policy_state: NestedTensor, seed: Seed) -> PolicyStep:
+        """Returns `PolicyStep(action, new state, info)`; a class that implements only
+        `_distribution` samples from it."""
+
+    def _get_initial_state(self, batch_size: Union[int, tf.Tensor, None]) -> NestedTensor:
+        outer = () if batch_size is None else (
+            tf.reshape(batch_size, [1]) if isinstance(batch_size, tf.Tensor) else (batch_size,))
+        return tensor_spec.zero_spec_nest(self._specs.policy_state, outer)
+
+    def _variables(self) -> List[_variables.CollectedVariable]:
+        return _variables.collect_variables(self)
+
+    # ---- internals -------------------------------------------------------------
+
+    def _prepare(self, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
+        outer = None
+        if self._validate_args:
+            outer = nest_utils.check_nest(time_step, self._specs.time_step, name="time_step")
+            nest_utils.check_nest(policy_state, self._specs.policy_state, outer_shape=outer,
+                                  name="policy_state")
+        time_step = _to_tensors(time_step, self._specs.time_step)
+        if self._has_state:
+            policy_state = _to_tensors(policy_state, self._specs.policy_state)
+            if self._automatic_state_reset:
+                policy_state = self._reset_state_on_first(time_step, policy_state)
+        return time_step, policy_state, outer
+
+    def _reset_state_on_first(self, time_step: TimeStep, policy_state: NestedTensor) -> NestedTensor:
+        is_first = tf.equal(time_step.step_type, ts_lib.StepType.FIRST)
+        initial = self._get_initial_state(None)
+
+        def reset(init: tf.Tensor, state: tf.Tensor) -> tf.Tensor:
+            # Broadcast the per-entry flag over the state's inner dims.
+            mask = tf.reshape(is_first, tf.concat(
+                [tf.shape(is_first), tf.ones([init.shape.rank], tf.int32)], 0))
+            return tf.where(mask, tf.cast(init, state.dtype), state)
+
+        return tree.map_structure(reset, initial, policy_state)
+
+    def _sample(self, distributions: Any, seed: Seed) -> NestedTensor:
+        leaves = tree.flatten_up_to(self._specs.action, distributions, check_types=False)
+        samples = [
+            d.sample(seed=(seed + i if isinstance(seed, int) else seed))
+            for i, d in enumerate(leaves)
+        ]
+        return tree.unflatten_as(self._specs.action, samples)
+
+    def _clip_action(self, action: NestedTensor) -> NestedTensor:
+        bounds = self._specs.clip_bounds
+        if not any(b is not None for b in bounds):
+            return action
+        leaves = tree.flatten_up_to(self._specs.action, action, check_types=False)
+        clipped = [
+            a if b is None else tf.clip_by_value(a, b[0], b[1])
+            for a, b in zip(leaves, bounds)
+        ]
+        return tree.unflatten_as(self._specs.action, clipped)
+
+    def _with_log_probability(self, step: PolicyStep, dist_step: Optional[PolicyStep],
+                              time_step: TimeStep, policy_state: NestedTensor) -> PolicyStep:
+        if policy_step.get_log_probability(step.info, None) is not None:
+            return step
+        if dist_step is None:
+            if type(self)._distribution is _no_distribution:
+                raise TypeError(
+                    f"{type(self).__name__}: emit_log_probability=True, but its `_action` did not "
+                    "set info.log_probability and it has no distribution to compute it from")
+            dist_step = self._distribution(time_step, policy_state)
+        dists = tree.flatten_up_to(self._specs.action, dist_step.action, check_types=False)
+        actions = tree.flatten_up_to(self._specs.action, step.action, check_types=False)
+        log_probs = tree.unflatten_as(
+            self._specs.action,
+            [_log_prob(d, a, s) for d, a, s in zip(dists, actions, tree.flatten(self._specs.action))])
+        return step._replace(info=policy_step.set_log_probability(step.info, log_probs))
+
+    def _check_output(self, step: PolicyStep, outer: tuple, what: str) -> None:
+        nest_utils.check_nest(step.action, self._specs.action, outer_shape=outer,
+                              name=f"{what}'s action")
+        nest_utils.check_nest(step.state, self._specs.policy_state, outer_shape=outer,
+                              name=f"{what}'s policy_state")
+        nest_utils.check_nest(step.info, self._specs.info, outer_shape=outer,
+                              name=f"{what}'s info")
+
+
+def _log_prob(distribution: Any, action: tf.Tensor, spec: tf.TensorSpec) -> tf.Tensor:
+    """Log-probability of `action` per outer (batch) entry: a distribution whose
+    batch shape covers the action's elements (e.g. a per-element Normal) has its
+    element log-densities summed."""
+    log_prob = tf.cast(distribution.log_prob(action), tf.float32)
+    outer_rank = action.shape.rank - spec.shape.rank
+    extra = log_prob.shape.rank - outer_rank
+    if extra > 0:
+        log_prob = tf.reduce_sum(log_prob, axis=list(range(-extra, 0)))
+    return log_prob
+
+
+def _to_tensors(value: Any, spec: Any) -> Any:
+    """Converts non-tensor leaves to tensors of the spec's dtype (tensors pass through)."""
+    if not tree.flatten(spec):
+        return value
+    leaves = tree.flatten_up_to(spec, value, check_types=False)
+    if all(isinstance(v, tf.Tensor) for v in leaves):
+        return value
+    converted = [
+        v if isinstance(v, tf.Tensor) else tf.convert_to_tensor(v, dtype=s.dtype)
+        for v, s in zip(leaves, tree.flatten(spec))
+    ]
+    return tree.unflatten_as(spec, converted)
+
+
+def _check_variable_pairs(sources: List[_variables.CollectedVariable],
+                          targets: List[_variables.CollectedVariable]) -> None:
+    problems: List[str] = []
+    if len(sources) != len(targets):
+        problems.append(f"the source has {len(sources)} variables, the target {len(targets)}")
+    for i, (s, t) in enumerate(zip(sources, targets)):
+        sv, tv = s.variable, t.variable
+        if sv.shape != tv.shape or sv.dtype != tv.dtype:
+            problems.append(
+                f"#{i}: source {sv.name} {sv.dtype.name}{sv.shape.as_list()} vs "
+                f"target {tv.name} {tv.dtype.name}{tv.shape.as_list()}")
+    if problems:
+        raise ValueError("update: the policies' variables do not match: " + "; ".join(problems))
