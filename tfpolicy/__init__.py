@@ -1,10 +1,12 @@
 """tfpolicy: spec-typed reinforcement-learning policies for TensorFlow.
 
 The everyday names live here; the rest in the subpackages:
-`tfpolicy.trajectories` (time steps, policy steps, trajectories) and
-`tfpolicy.policies` (the `TFPolicy` base and the policy catalogue).
+`tfpolicy.trajectories` (time steps, policy steps, trajectories),
+`tfpolicy.policies` (the `TFPolicy` base, the policy catalogue and the numpy
+bridge) and `tfpolicy.networks` (the networks policies run).
 """
 
+from tfpolicy import networks
 from tfpolicy import policies
 from tfpolicy import trajectories
 from tfpolicy.policies import TFPolicy
@@ -18,6 +20,7 @@ from tfpolicy.trajectories.time_step import TimeStep
 from tfpolicy.trajectories.trajectory import Trajectory
 
 __all__ = [
+    "networks",
     "policies",
     "trajectories",
     "policy_step",

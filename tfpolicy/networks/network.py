@@ -14,6 +14,11 @@ output has the same outer dims.
 model, a `tf.Module`, a function) into the contract, so a user's own model
 works wherever ours does.
 
+Networks whose output is not a nest of tensors (distribution heads) return
+the tensors that parameterize the output from `_call` and build the output
+from them in `_make_output`, so the base can still reshape those tensors for
+`[]` and `[B, T]` inputs.
+
 >>> import keras
 >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
 >>> net = as_network(model, tf.TensorSpec([4], tf.float32))
@@ -29,6 +34,7 @@ import tensorflow as tf
 import tree
 
 from specs import nest_utils
+from specs import tensor_spec
 from specs._types import NestedTensor, NestedTensorSpec
 from tfpolicy import _variables
 
@@ -44,6 +50,13 @@ def outer_rank(observation: NestedTensor, input_tensor_spec: NestedTensorSpec) -
         raise ValueError(f"network input at '{nest_utils.flatten_with_paths(observation)[0][0]}' "
                          f"has unknown rank; expected {spec!r} with outer dims")
     return rank - spec.shape.rank
+
+
+def _as_tensor(value: Any) -> Any:
+    """Numpy and Python leaves become tensors so static shapes can be read."""
+    if value is None or tf.is_tensor(value):
+        return value
+    return tf.convert_to_tensor(value)
 
 
 class _Specs:
@@ -62,18 +75,26 @@ class Network(tf.Module, abc.ABC):
     A subclass implements `_call(observation, step_type, network_state,
     training)` for observations with exactly one outer dim `[B]` (feed-forward
     networks) and the base reshapes `[]` and `[B, T]` inputs around it.
-    Recurrent networks and distribution heads override `_call_sequence`.
+    Recurrent networks override `_call_sequence` (they carry state through
+    time). Networks that output distributions return their parameters (tensors)
+    from `_call`/`_call_sequence` and override `_make_output`, which the base
+    applies last, at the observation's outer dims.
 
     Args:
-      input_tensor_spec: the nest of specs of one unbatched observation.
+      input_tensor_spec: the nest of specs of one unbatched observation
+        (array specs are converted to tensor specs).
       state_spec: the nest of specs of the network state, `()` for none.
       name: the module's name.
+
+    Raises:
+      TypeError: a spec leaf that is not an array or tensor spec.
     """
 
     def __init__(self, input_tensor_spec: NestedTensorSpec, state_spec: NestedTensorSpec = (),
                  name: Optional[str] = None):
         super().__init__(name=name)
-        self._specs = _Specs(input_tensor_spec, state_spec)
+        self._specs = _Specs(tensor_spec.from_spec(input_tensor_spec),
+                             tensor_spec.from_spec(state_spec))
 
     @property
     def input_tensor_spec(self) -> NestedTensorSpec:
@@ -98,9 +119,14 @@ class Network(tf.Module, abc.ABC):
         Returns:
           `(output, new_state)`, the output with the observation's outer dims.
         """
+        observation = tree.map_structure(_as_tensor, observation)
+        network_state = tree.map_structure(_as_tensor, network_state)
+        if step_type is not None and not tf.is_tensor(step_type):
+            step_type = tf.convert_to_tensor(step_type, tf.int32)
         rank = outer_rank(observation, self.input_tensor_spec)
         if rank == 1:
-            return self._call(observation, step_type, network_state, training)
+            output, state = self._call(observation, step_type, network_state, training)
+            return self._make_output(output), state
         if rank == 0:
             add = lambda t: tf.expand_dims(t, 0)  # noqa: E731
             output, state = self._call(
@@ -108,9 +134,11 @@ class Network(tf.Module, abc.ABC):
                 None if step_type is None else add(step_type),
                 tree.map_structure(add, network_state), training)
             drop = lambda t: tf.squeeze(t, 0)  # noqa: E731
-            return tree.map_structure(drop, output), tree.map_structure(drop, state)
+            output, state = tree.map_structure(drop, output), tree.map_structure(drop, state)
+            return self._make_output(output), state
         if rank == 2:
-            return self._call_sequence(observation, step_type, network_state, training)
+            output, state = self._call_sequence(observation, step_type, network_state, training)
+            return self._make_output(output), state
         raise ValueError(
             f"{type(self).__name__} takes observations with 0, 1 or 2 outer dims, got {rank}: "
             f"{nest_utils.flatten_with_paths(observation)[0]} for spec "
@@ -124,7 +152,7 @@ class Network(tf.Module, abc.ABC):
     def _call_sequence(self, observation: NestedTensor, step_type: Optional[tf.Tensor],
                        network_state: NestedTensor, training: bool) -> Tuple[Any, Any]:
         """`[B, T]` input. Feed-forward networks fold time into the batch; their
-        output must then be tensors (distribution heads override this)."""
+        `_call` output must then be tensors (see `_make_output`)."""
         outer = tf.shape(tree.flatten(observation)[0])[:2]
         fold = lambda t: tf.reshape(t, tf.concat([[-1], tf.shape(t)[2:]], 0))  # noqa: E731
         output, state = self._call(
@@ -135,10 +163,16 @@ class Network(tf.Module, abc.ABC):
             if not isinstance(t, tf.Tensor):
                 raise TypeError(
                     f"{type(self).__name__} returned a {type(t).__name__} for [B, T] input; "
-                    "only tensor outputs can be unfolded, override `_call_sequence`")
+                    "only tensor outputs can be unfolded: return parameters from `_call` "
+                    "and build the output in `_make_output`, or override `_call_sequence`")
             return tf.reshape(t, tf.concat([outer, tf.shape(t)[1:]], 0))
 
         return tree.map_structure(unfold, output), state
+
+    def _make_output(self, output: Any) -> Any:
+        """Builds the network's output from what `_call`/`_call_sequence` returned,
+        at the observation's outer dims; the identity unless overridden."""
+        return output
 
     def create_variables(self) -> None:
         """Builds the variables by running the network once on a zero batch of one."""

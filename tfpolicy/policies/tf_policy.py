@@ -33,10 +33,10 @@ array([1, 1, 1], dtype=int32)
 """
 
 import abc
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, List, Optional, Union
 
-import numpy as np
 import tensorflow as tf
+import tensorflow_probability as tfp
 import tree
 
 from specs import nest_utils
@@ -89,14 +89,6 @@ def _is_default_action(policy: "TFPolicy") -> bool:
 
 def _log_prob_spec(action_spec: NestedTensorSpec) -> NestedTensorSpec:
     return tree.map_structure(lambda _: tf.TensorSpec((), tf.float32, "log_probability"), action_spec)
-
-
-def _info_without_log_prob(info_spec: Any) -> Any:
-    if isinstance(info_spec, policy_step.PolicyInfo):
-        return info_spec._replace(log_probability=())
-    if isinstance(info_spec, dict) and "log_probability" in info_spec:
-        return {k: v for k, v in info_spec.items() if k != "log_probability"}
-    return info_spec
 
 
 class TFPolicy(tf.Module, abc.ABC):
@@ -218,6 +210,16 @@ class TFPolicy(tf.Module, abc.ABC):
         return self._emit_log_probability
 
     @property
+    def clip(self) -> bool:
+        """Whether actions of bounded float specs are clipped to their bounds."""
+        return self._clip
+
+    @property
+    def has_distribution(self) -> bool:
+        """False for a policy that implements only `_action` (its `distribution()` raises)."""
+        return type(self)._distribution is not _no_distribution
+
+    @property
     def validate_args(self) -> bool:
         return self._validate_args
 
@@ -276,7 +278,7 @@ class TFPolicy(tf.Module, abc.ABC):
         if self._validate_args:
             nest_utils.check_nest(step.state, self._specs.policy_state, outer_shape=outer,
                                   name="distribution's policy_state")
-            nest_utils.check_nest(step.info, _info_without_log_prob(self._specs.info),
+            nest_utils.check_nest(step.info, policy_step.without_log_probability(self._specs.info),
                                   outer_shape=outer, name="distribution's info")
         return step
 
@@ -305,6 +307,9 @@ class TFPolicy(tf.Module, abc.ABC):
           sort_variables_by_name: pair variables by sorted name instead of by
             collection order.
 
+        Integer and bool variables (such as Keras' seed-generator state) are
+        copied when the weight is exactly 1 and otherwise left alone.
+
         Inside `tf.function` the assignments run through automatic control
         dependencies, so nothing is returned (TF-Agents returns a grouped op, a
         TF1 habit that `tf.function` cannot return).
@@ -323,9 +328,11 @@ class TFPolicy(tf.Module, abc.ABC):
             weight = tau if dst.trainable or tau_non_trainable is None else tau_non_trainable
             if isinstance(weight, (int, float)) and weight == 1.0:
                 dst.variable.assign(src.variable)
-            else:
+            elif dst.variable.dtype.is_floating:
                 weight = tf.cast(weight, dst.variable.dtype)
                 dst.variable.assign(weight * src.variable + (1.0 - weight) * dst.variable)
+            # Integer and bool variables (e.g. Keras' dropout seed state) cannot be
+            # blended: they are copied when tau is 1 and otherwise kept.
 
     # ---- subclass hooks --------------------------------------------------------
 
@@ -375,10 +382,14 @@ class TFPolicy(tf.Module, abc.ABC):
 
     def _sample(self, distributions: Any, seed: Seed) -> NestedTensor:
         leaves = tree.flatten_up_to(self._specs.action, distributions, check_types=False)
-        samples = [
-            d.sample(seed=(seed + i if isinstance(seed, int) else seed))
-            for i, d in enumerate(leaves)
-        ]
+        if seed is None or len(leaves) == 1:
+            seeds = [seed] * len(leaves)
+        elif isinstance(seed, int):
+            seeds = [seed + i for i in range(len(leaves))]
+        else:
+            # A stateless (tensor) seed is split so leaves get independent draws.
+            seeds = tfp.random.split_seed(seed, n=len(leaves))
+        samples = [d.sample(seed=s) for d, s in zip(leaves, seeds)]
         return tree.unflatten_as(self._specs.action, samples)
 
     def _clip_action(self, action: NestedTensor) -> NestedTensor:
@@ -397,7 +408,7 @@ class TFPolicy(tf.Module, abc.ABC):
         if policy_step.get_log_probability(step.info, None) is not None:
             return step
         if dist_step is None:
-            if type(self)._distribution is _no_distribution:
+            if not self.has_distribution:
                 raise TypeError(
                     f"{type(self).__name__}: emit_log_probability=True, but its `_action` did not "
                     "set info.log_probability and it has no distribution to compute it from")

@@ -12,6 +12,7 @@ from tfpolicy.trajectories.policy_step import PolicyInfo
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.policy_step import get_log_probability
 from tfpolicy.trajectories.policy_step import set_log_probability
+from tfpolicy.trajectories.policy_step import without_log_probability
 from tfpolicy.trajectories.time_step import StepType
 from tfpolicy.trajectories.time_step import TimeStep
 from tfpolicy.trajectories.time_step import restart
@@ -37,6 +38,7 @@ __all__ = [
     "PolicyStep",
     "get_log_probability",
     "set_log_probability",
+    "without_log_probability",
     "StepType",
     "TimeStep",
     "restart",

@@ -26,6 +26,7 @@ __all__ = [
     "PolicyInfo",
     "set_log_probability",
     "get_log_probability",
+    "without_log_probability",
 ]
 
 _LOG_PROBABILITY = "log_probability"
@@ -124,3 +125,23 @@ def get_log_probability(info: Nest, default: Any = None) -> Any:
     if type(value) is tuple and not value:
         return default
     return value
+
+
+def without_log_probability(info: Nest) -> Nest:
+    """`info` (or an info spec) with its log-probability removed.
+
+    A `PolicyInfo` (or other NamedTuple) gets `log_probability=()`, a dict
+    loses the key; anything else is returned as it is. Wrapper policies use it
+    to take over a wrapped policy's info spec and emit their own
+    log-probability.
+
+    >>> without_log_probability(PolicyInfo(log_probability=1.0))
+    PolicyInfo(log_probability=())
+    >>> without_log_probability({"log_probability": 1.0, "q": 2.0})
+    {'q': 2.0}
+    """
+    if _has_log_probability_field(info):
+        return info._replace(**{_LOG_PROBABILITY: ()})
+    if isinstance(info, dict) and _LOG_PROBABILITY in info:
+        return type(info)((k, v) for k, v in info.items() if k != _LOG_PROBABILITY)
+    return info

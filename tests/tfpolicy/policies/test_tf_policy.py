@@ -485,3 +485,33 @@ def test_sampled_time_steps_are_accepted_and_mutations_rejected(obs_spec, batch,
         policy.action(bad)
     where = "observation" if path == "<root>" else f"observation/{path}"
     assert f"'{where}'" in str(err.value)
+
+
+def test_tensor_seed_gives_independent_draws_per_leaf_and_is_reproducible():
+    spec = {"a": CONTINUOUS, "b": CONTINUOUS}
+
+    class Two(TFPolicy):
+        def __init__(self):
+            super().__init__(TS_SPEC, spec, clip=False)
+
+        def _distribution(self, time_step, policy_state):
+            b = tf.shape(time_step.step_type)[0]
+            normal = tfd.Independent(tfd.Normal(tf.zeros([b, 2]), 1.0), 1)
+            return PolicyStep({"a": normal, "b": normal})
+
+    policy = Two()
+    seed = tf.constant([4, 2], tf.int32)
+    first = policy.action(ts.restart(_obs(3), batch_size=3), seed=seed)
+    again = policy.action(ts.restart(_obs(3), batch_size=3), seed=seed)
+    assert not np.allclose(first.action["a"].numpy(), first.action["b"].numpy())
+    np.testing.assert_array_equal(first.action["a"].numpy(), again.action["a"].numpy())
+
+
+def test_update_keeps_integer_variables_unless_copying():
+    source, target = Pusher(), Pusher()
+    source.counter = tf.Variable(5, trainable=False)
+    target.counter = tf.Variable(1, trainable=False)
+    target.update(source, tau=0.5)
+    assert int(target.counter) == 1
+    target.update(source, tau=1.0)
+    assert int(target.counter) == 5

@@ -136,3 +136,10 @@ def test_package_reexports_policy_step_names():
     for name in ps.__all__:
         assert getattr(trajectories, name) is getattr(ps, name)
     assert trajectories.policy_step is ps
+
+
+def test_without_log_probability_for_each_info_kind():
+    assert ps.without_log_probability(PolicyInfo(log_probability=-1.0)) == PolicyInfo()
+    assert ps.without_log_probability({"log_probability": 1.0, "q": 2.0}) == {"q": 2.0}
+    assert ps.without_log_probability({"q": 2.0}) == {"q": 2.0}
+    assert ps.without_log_probability(()) == ()

@@ -1,0 +1,142 @@
+"""Per-step cost of a policy's `action`, as a ratio to its floor measured in the same run.
+
+The policy: a greedy CartPole-sized Q policy (observation [4], 2 actions, a
+64x64 MLP). The floor: a `tf.function` with a fixed input signature that runs
+the same network weights and takes the argmax, called with one tensor.
+
+Cases (each with the target it is held to):
+- the action inside `tf.function`: a function with a fixed input signature
+  over the time step that returns `policy.action(time_step).action`, the
+  same output as the floor; batch 1 and batch 1024: <= 1.25x and <= 1.1x;
+- `tf.function(policy.action)` returning the whole `PolicyStep`: reported,
+  no target (the difference to the case above is `tf.function`'s own
+  handling of the structured output);
+- `PyTFEagerPolicy.action`, numpy in/out, one unbatched step: <= 1.5x;
+- eager `policy.action`, batch 1: reported, no target.
+
+It also prints the number of operations in the traced graphs of the floor
+and of the action: validation, clipping and state handling run at trace
+time, so the action's graph is the floor's plus at most a few cheap ops.
+
+Timings are interleaved: every round times each case once, and each case's
+figure is its median over the rounds, so slow phases of a shared machine hit
+all cases alike. Run: `python benchmarks/bench_action.py [--rounds N] [--calls N]`.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from typing import Callable, Dict, List, NamedTuple, Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from specs import BoundedTensorSpec, TensorSpec  # noqa: E402
+from tfpolicy import time_step as ts  # noqa: E402
+from tfpolicy.networks import QNetwork  # noqa: E402
+from tfpolicy.policies import GreedyPolicy, PyTFEagerPolicy, QPolicy  # noqa: E402
+
+
+class Case(NamedTuple):
+    name: str
+    call: Callable[[], object]
+    floor: str
+    target: Optional[float]
+
+
+def build_cases() -> List[Case]:
+    observation_spec = TensorSpec([4], tf.float32, "observation")
+    action_spec = BoundedTensorSpec([], tf.int32, 0, 1, "action")
+    time_step_spec = ts.time_step_spec(observation_spec)
+    q_network = QNetwork(observation_spec, action_spec, fc_layer_params=(64, 64))
+    policy = GreedyPolicy(QPolicy(time_step_spec, action_spec, q_network))
+
+    @tf.function(input_signature=[TensorSpec([None, 4], tf.float32)])
+    def floor(observation: tf.Tensor) -> tf.Tensor:
+        q_values, _ = q_network(observation)
+        return tf.argmax(q_values, axis=-1, output_type=tf.int32)
+
+    batched_signature = tf.nest.map_structure(
+        lambda s: TensorSpec([None] + s.shape.as_list(), s.dtype), time_step_spec)
+
+    @tf.function(input_signature=[batched_signature])
+    def action_fn(time_step: ts.TimeStep) -> tf.Tensor:
+        return policy.action(time_step).action
+
+    policy_step_fn = tf.function(policy.action)
+
+    rng = np.random.default_rng(0)
+    obs_1 = tf.constant(rng.normal(size=(1, 4)), tf.float32)
+    obs_1024 = tf.constant(rng.normal(size=(1024, 4)), tf.float32)
+    step_1 = ts.restart(obs_1, batch_size=1)
+    step_1024 = ts.restart(obs_1024, batch_size=1024)
+    py_policy = PyTFEagerPolicy(policy)
+    py_step = ts.restart(rng.normal(size=4).astype(np.float32))
+
+    # The cases must agree with their floor before they are timed.
+    np.testing.assert_array_equal(action_fn(step_1024).numpy(), floor(obs_1024).numpy())
+    np.testing.assert_array_equal(policy_step_fn(step_1).action.numpy(), floor(obs_1).numpy())
+    assert int(py_policy.action(py_step).action) == int(floor(py_step.observation[None])[0])
+    print(f"graph ops: floor {len(floor.get_concrete_function().graph.get_operations())}, "
+          f"action {len(action_fn.get_concrete_function().graph.get_operations())}")
+
+    return [
+        Case("floor, batch 1", lambda: floor(obs_1), "floor, batch 1", None),
+        Case("floor, batch 1024", lambda: floor(obs_1024), "floor, batch 1024", None),
+        Case("tf.function action, batch 1", lambda: action_fn(step_1), "floor, batch 1", 1.25),
+        Case("tf.function action, batch 1024", lambda: action_fn(step_1024),
+             "floor, batch 1024", 1.1),
+        Case("tf.function(policy.action), batch 1", lambda: policy_step_fn(step_1),
+             "floor, batch 1", None),
+        Case("PyTFEagerPolicy, numpy, unbatched", lambda: py_policy.action(py_step),
+             "floor, batch 1", 1.5),
+        Case("eager action, batch 1", lambda: policy.action(step_1), "floor, batch 1", None),
+    ]
+
+
+def measure(cases: List[Case], rounds: int, calls: int) -> Dict[str, float]:
+    """Median microseconds per call of each case over interleaved rounds."""
+    for case in cases:  # warm up: traces, caches
+        for _ in range(max(10, calls // 10)):
+            case.call()
+    samples: Dict[str, List[float]] = {c.name: [] for c in cases}
+    for _ in range(rounds):
+        for case in cases:
+            n = max(1, calls // 20) if case.name.startswith("eager") else calls
+            start = time.perf_counter()
+            for _ in range(n):
+                case.call()
+            samples[case.name].append((time.perf_counter() - start) / n * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def report(cases: List[Case], micros: Dict[str, float]) -> List[dict]:
+    rows = []
+    print(f"{'case':36s} {'median us':>10s} {'x floor':>8s} {'target':>7s}")
+    for case in cases:
+        ratio = micros[case.name] / micros[case.floor]
+        verdict = "" if case.target is None else ("ok" if ratio <= case.target else "MISS")
+        target = "" if case.target is None else f"<={case.target}"
+        print(f"{case.name:36s} {micros[case.name]:10.1f} {ratio:8.2f} {target:>7s} {verdict}")
+        rows.append({"case": case.name, "us": micros[case.name], "ratio": ratio,
+                     "target": case.target, "met": case.target is None or ratio <= case.target})
+    return rows
+
+
+def main(argv: Optional[List[str]] = None) -> List[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=400)
+    args = parser.parse_args(argv)
+    print(f"tensorflow {tf.__version__}, numpy {np.__version__}, python {platform.python_version()}, "
+          f"{platform.machine()}, {os.cpu_count()} cpus")
+    cases = build_cases()
+    return report(cases, measure(cases, args.rounds, args.calls))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""`PyPolicy`: the numpy-side policy base, with the same spec contract as `TFPolicy`.
+
+A `PyPolicy` takes a `TimeStep` of numpy arrays and returns a
+`PolicyStep` of numpy arrays. Its specs are `ArraySpec`s. Environments
+written in Python and drivers that step them (`PyDriver`) speak this
+interface; `PyTFEagerPolicy` puts a `TFPolicy` behind it and `TFPyPolicy`
+goes the other way.
+
+>>> import numpy as np
+>>> from specs import ArraySpec, BoundedArraySpec
+>>> from tfpolicy.trajectories import time_step as ts
+>>> class Zero(PyPolicy):
+...     def _action(self, time_step, policy_state):
+...         return PolicyStep(np.zeros(np.shape(time_step.step_type), np.int64), policy_state)
+>>> policy = Zero(ts.time_step_spec(ArraySpec((3,), np.float32)),
+...               BoundedArraySpec((), np.int64, 0, 1))
+>>> policy.action(ts.restart(np.ones((2, 3), np.float32), batch_size=2)).action
+array([0, 0])
+"""
+
+import abc
+from typing import Any, Callable, Optional
+
+
+from specs import array_spec
+from specs import nest_utils
+from specs import tensor_spec
+from specs._types import NestedArray, NestedArraySpec
+from tfpolicy.trajectories import trajectory as traj_lib
+from tfpolicy.trajectories.policy_step import PolicyStep
+from tfpolicy.trajectories.time_step import TimeStep
+
+__all__ = ["PyPolicy"]
+
+
+class _Specs:
+    __slots__ = ("time_step", "action", "policy_state", "info")
+
+    def __init__(self, time_step: Any, action: Any, policy_state: Any, info: Any):
+        self.time_step = time_step
+        self.action = action
+        self.policy_state = policy_state
+        self.info = info
+
+
+class PyPolicy(abc.ABC):
+    """Base class of numpy policies.
+
+    Args:
+      time_step_spec: a `TimeStep` of `ArraySpec`s (tensor specs are converted).
+      action_spec: a nest of `BoundedArraySpec`s.
+      policy_state_spec: a nest of array specs for the state, `()` for none.
+      info_spec: a nest of array specs for `PolicyStep.info`, `()` for none.
+      observation_and_action_constraint_splitter: `observation -> (network
+        observation, mask)` for discrete actions; see `TFPolicy`.
+      validate_args: check inputs and outputs against the specs (path-named errors).
+
+    Raises:
+      TypeError: `time_step_spec` is not a `TimeStep` of specs.
+    """
+
+    def __init__(self, time_step_spec: TimeStep, action_spec: NestedArraySpec,
+                 policy_state_spec: NestedArraySpec = (), info_spec: NestedArraySpec = (),
+                 observation_and_action_constraint_splitter: Optional[Callable] = None,
+                 validate_args: bool = True):
+        if not isinstance(time_step_spec, TimeStep):
+            raise TypeError(
+                f"time_step_spec must be a TimeStep of specs (see time_step.time_step_spec), "
+                f"got {time_step_spec!r}")
+        self._specs = _Specs(
+            tensor_spec.to_array_spec(time_step_spec), tensor_spec.to_array_spec(action_spec),
+            tensor_spec.to_array_spec(policy_state_spec), tensor_spec.to_array_spec(info_spec))
+        self._splitter = observation_and_action_constraint_splitter
+        self._validate_args = validate_args
+
+    @property
+    def time_step_spec(self) -> TimeStep:
+        return self._specs.time_step
+
+    @property
+    def action_spec(self) -> NestedArraySpec:
+        return self._specs.action
+
+    @property
+    def policy_state_spec(self) -> NestedArraySpec:
+        return self._specs.policy_state
+
+    @property
+    def info_spec(self) -> NestedArraySpec:
+        return self._specs.info
+
+    @property
+    def policy_step_spec(self) -> PolicyStep:
+        return PolicyStep(self._specs.action, self._specs.policy_state, self._specs.info)
+
+    @property
+    def trajectory_spec(self) -> traj_lib.Trajectory:
+        ts = self._specs.time_step
+        return traj_lib.Trajectory(
+            step_type=ts.step_type, observation=ts.observation, action=self._specs.action,
+            policy_info=self._specs.info, next_step_type=ts.step_type, reward=ts.reward,
+            discount=ts.discount)
+
+    @property
+    def collect_data_spec(self) -> traj_lib.Trajectory:
+        return self.trajectory_spec
+
+    @property
+    def observation_and_action_constraint_splitter(self) -> Optional[Callable]:
+        return self._splitter
+
+    @property
+    def validate_args(self) -> bool:
+        return self._validate_args
+
+    def action(self, time_step: TimeStep, policy_state: NestedArray = ()) -> PolicyStep:
+        """The action for a (batched or unbatched) numpy time step.
+
+        Args:
+          time_step: a `TimeStep` of arrays matching `time_step_spec`, outer dims `[B]` or none.
+          policy_state: the state from the previous step, `()` for stateless policies.
+
+        Returns:
+          `PolicyStep(action, state, info)` of numpy arrays with the time step's outer dims.
+
+        Raises:
+          TypeError, ValueError: with `validate_args`, on input or output that
+            does not match its spec (the message names the nest path).
+        """
+        outer = None
+        if self._validate_args:
+            outer = nest_utils.check_nest(time_step, self._specs.time_step, name="time_step")
+            nest_utils.check_nest(policy_state, self._specs.policy_state, outer_shape=outer,
+                                  name="policy_state")
+        step = self._action(time_step, policy_state)
+        if self._validate_args:
+            check_policy_step(step, self.policy_step_spec, outer)
+        return step
+
+    def get_initial_state(self, batch_size: Optional[int] = None) -> NestedArray:
+        """The state to start episodes from, with outer dims `[batch_size]` (none if None)."""
+        return self._get_initial_state(batch_size)
+
+    @abc.abstractmethod
+    def _action(self, time_step: TimeStep, policy_state: NestedArray) -> PolicyStep:
+        """Returns `PolicyStep(action, new state, info)` as numpy arrays."""
+
+    def _get_initial_state(self, batch_size: Optional[int]) -> NestedArray:
+        return array_spec.zero_spec_nest(self._specs.policy_state,
+                                         () if batch_size is None else (batch_size,))
+
+
+def check_policy_step(step: PolicyStep, spec: PolicyStep, outer: Optional[tuple],
+                      what: str = "action") -> None:
+    """Checks a returned `PolicyStep` against its spec, with `outer` batch dims."""
+    if not isinstance(step, PolicyStep):
+        raise TypeError(f"{what} must return a PolicyStep, got {type(step).__name__}")
+    nest_utils.check_nest(step.action, spec.action, outer_shape=outer, name=f"{what}'s action")
+    nest_utils.check_nest(step.state, spec.state, outer_shape=outer, name=f"{what}'s policy_state")
+    nest_utils.check_nest(step.info, spec.info, outer_shape=outer, name=f"{what}'s info")
+
