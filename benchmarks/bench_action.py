@@ -26,8 +26,6 @@ all cases alike. Run: `python benchmarks/bench_action.py [--rounds N] [--calls N
 import argparse
 import os
 import platform
-import statistics
-import time
 from typing import Callable, Dict, List, NamedTuple, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -39,6 +37,7 @@ from specs import BoundedTensorSpec, TensorSpec  # noqa: E402
 from tfpolicy import time_step as ts  # noqa: E402
 from tfpolicy.networks import QNetwork  # noqa: E402
 from tfpolicy.policies import GreedyPolicy, PyTFEagerPolicy, QPolicy  # noqa: E402
+from _timing import interleaved_medians  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 class Case(NamedTuple):
@@ -99,19 +98,10 @@ def build_cases() -> List[Case]:
 
 
 def measure(cases: List[Case], rounds: int, calls: int) -> Dict[str, float]:
-    """Median microseconds per call of each case over interleaved rounds."""
-    for case in cases:  # warm up: traces, caches
-        for _ in range(max(10, calls // 10)):
-            case.call()
-    samples: Dict[str, List[float]] = {c.name: [] for c in cases}
-    for _ in range(rounds):
-        for case in cases:
-            n = max(1, calls // 20) if case.name.startswith("eager") else calls
-            start = time.perf_counter()
-            for _ in range(n):
-                case.call()
-            samples[case.name].append((time.perf_counter() - start) / n * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    """Median microseconds per call of each case over interleaved rounds (eager: fewer calls)."""
+    return interleaved_medians(
+        {c.name: c.call for c in cases}, rounds,
+        {c.name: max(1, calls // 20) if c.name.startswith("eager") else calls for c in cases})
 
 
 def report(cases: List[Case], micros: Dict[str, float]) -> List[dict]:

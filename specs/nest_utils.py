@@ -13,10 +13,11 @@ It reads only static information (dtypes and static shapes), so inside a
 >>> spec = {"pos": ArraySpec((2,), np.float32), "id": ArraySpec((), np.int32)}
 >>> check_nest({"pos": np.zeros((5, 2), np.float32), "id": np.zeros(5, np.int32)}, spec)
 (5,)
->>> check_nest({"pos": np.zeros((5, 3), np.float32), "id": np.zeros(5, np.int32)}, spec)
-Traceback (most recent call last):
-...
-ValueError: value at 'pos': shape mismatch: expected ArraySpec(shape=(2,), dtype=dtype('float32'), name=None), got a value with dtype float32 and shape (5, 3)
+>>> try:
+...     check_nest({"pos": np.zeros((5, 3), np.float32), "id": np.zeros(5, np.int32)}, spec)
+... except ValueError as error:
+...     print(error)
+value at 'pos': shape mismatch: expected ArraySpec(shape=(2,), dtype=dtype('float32'), name=None), got a value with dtype float32 and shape (5, 3)
 """
 
 import collections.abc

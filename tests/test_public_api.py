@@ -40,6 +40,10 @@ PACKAGES = [
     "tfpolicy.policies.gaussian_policy",
     "tfpolicy.policies.ou_noise_policy",
     "savers",
+    "savers.policy_saver",
+    "savers.policy_loader",
+    "savers.saved_model_py_tf_eager_policy",
+    "savers.cli",
 ]
 
 

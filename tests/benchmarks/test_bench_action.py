@@ -1,20 +1,7 @@
 """The action benchmark runs end to end (a short run; its timings are not asserted)."""
 
-import importlib.util
-import pathlib
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_bench_action_reports_every_case_with_a_ratio(capsys):
-    rows = _load("bench_action").main(["--rounds", "1", "--calls", "3"])
+def test_bench_action_reports_every_case_with_a_ratio(capsys, load_benchmark):
+    rows = load_benchmark("bench_action").main(["--rounds", "1", "--calls", "3"])
     names = [row["case"] for row in rows]
     assert names[:2] == ["floor, batch 1", "floor, batch 1024"]
     assert {"tf.function action, batch 1", "tf.function action, batch 1024",

@@ -43,6 +43,7 @@ from specs import nest_utils
 from specs import tensor_spec
 from specs._types import NestedTensor, NestedTensorSpec
 from tfpolicy import _variables
+from tfpolicy.policies import _policy_ops
 from tfpolicy.trajectories import policy_step
 from tfpolicy.trajectories import time_step as ts_lib
 from tfpolicy.trajectories import trajectory as traj_lib
@@ -53,22 +54,6 @@ __all__ = ["TFPolicy"]
 
 Seed = Union[int, tf.Tensor, None]
 Splitter = Callable[[NestedTensor], tuple]
-
-
-class _Specs:
-    """Holds the specs outside `tf.Module`'s attribute tracking, which would
-    wrap dicts and tuples into its own container types."""
-
-    __slots__ = ("time_step", "action", "policy_state", "info", "clip_bounds")
-
-    def __init__(self, time_step: Any, action: Any, policy_state: Any, info: Any,
-                 clip_bounds: list):
-        self.time_step = time_step
-        self.action = action
-        self.policy_state = policy_state
-        self.info = info
-        # Per action leaf: (minimum, maximum) to clip to, or None.
-        self.clip_bounds = clip_bounds
 
 
 def _no_distribution(self: "TFPolicy", time_step: TimeStep, policy_state: NestedTensor) -> PolicyStep:
@@ -85,10 +70,6 @@ def _sample_from_distribution(self: "TFPolicy", time_step: TimeStep, policy_stat
 
 def _is_default_action(policy: "TFPolicy") -> bool:
     return type(policy)._action is _sample_from_distribution
-
-
-def _log_prob_spec(action_spec: NestedTensorSpec) -> NestedTensorSpec:
-    return tree.map_structure(lambda _: tf.TensorSpec((), tf.float32, "log_probability"), action_spec)
 
 
 class TFPolicy(tf.Module, abc.ABC):
@@ -150,13 +131,15 @@ class TFPolicy(tf.Module, abc.ABC):
         policy_state_spec = tensor_spec.from_spec(policy_state_spec)
         info_spec = tensor_spec.from_spec(info_spec)
         if emit_log_probability:
-            info_spec = policy_step.set_log_probability(info_spec, _log_prob_spec(action_spec))
+            info_spec = policy_step.set_log_probability(
+                info_spec, _policy_ops.log_prob_spec(action_spec))
         clip_bounds = [
             (s.minimum, s.maximum) if (clip and tensor_spec.is_bounded(s) and s.dtype.is_floating)
             else None
             for s in tree.flatten(action_spec)
         ]
-        self._specs = _Specs(time_step_spec, action_spec, policy_state_spec, info_spec, clip_bounds)
+        self._specs = _policy_ops.Specs(time_step_spec, action_spec, policy_state_spec, info_spec,
+                                        clip_bounds)
         self._clip = clip
         self._emit_log_probability = emit_log_probability
         self._automatic_state_reset = automatic_state_reset
@@ -323,16 +306,7 @@ class TFPolicy(tf.Module, abc.ABC):
         if sort_variables_by_name:
             targets = sorted(targets, key=lambda c: c.variable.name)
             sources = sorted(sources, key=lambda c: c.variable.name)
-        _check_variable_pairs(sources, targets)
-        for src, dst in zip(sources, targets):
-            weight = tau if dst.trainable or tau_non_trainable is None else tau_non_trainable
-            if isinstance(weight, (int, float)) and weight == 1.0:
-                dst.variable.assign(src.variable)
-            elif dst.variable.dtype.is_floating:
-                weight = tf.cast(weight, dst.variable.dtype)
-                dst.variable.assign(weight * src.variable + (1.0 - weight) * dst.variable)
-            # Integer and bool variables (e.g. Keras' dropout seed state) cannot be
-            # blended: they are copied when tau is 1 and otherwise kept.
+        _policy_ops.soft_update(sources, targets, tau, tau_non_trainable)
 
     # ---- subclass hooks --------------------------------------------------------
 
@@ -361,9 +335,9 @@ class TFPolicy(tf.Module, abc.ABC):
             outer = nest_utils.check_nest(time_step, self._specs.time_step, name="time_step")
             nest_utils.check_nest(policy_state, self._specs.policy_state, outer_shape=outer,
                                   name="policy_state")
-        time_step = _to_tensors(time_step, self._specs.time_step)
+        time_step = _policy_ops.to_tensors(time_step, self._specs.time_step)
         if self._has_state:
-            policy_state = _to_tensors(policy_state, self._specs.policy_state)
+            policy_state = _policy_ops.to_tensors(policy_state, self._specs.policy_state)
             if self._automatic_state_reset:
                 policy_state = self._reset_state_on_first(time_step, policy_state)
         return time_step, policy_state, outer
@@ -417,7 +391,8 @@ class TFPolicy(tf.Module, abc.ABC):
         actions = tree.flatten_up_to(self._specs.action, step.action, check_types=False)
         log_probs = tree.unflatten_as(
             self._specs.action,
-            [_log_prob(d, a, s) for d, a, s in zip(dists, actions, tree.flatten(self._specs.action))])
+            [_policy_ops.log_prob(d, a, s)
+             for d, a, s in zip(dists, actions, tree.flatten(self._specs.action))])
         return step._replace(info=policy_step.set_log_probability(step.info, log_probs))
 
     def _check_output(self, step: PolicyStep, outer: tuple, what: str) -> None:
@@ -428,43 +403,3 @@ class TFPolicy(tf.Module, abc.ABC):
         nest_utils.check_nest(step.info, self._specs.info, outer_shape=outer,
                               name=f"{what}'s info")
 
-
-def _log_prob(distribution: Any, action: tf.Tensor, spec: tf.TensorSpec) -> tf.Tensor:
-    """Log-probability of `action` per outer (batch) entry: a distribution whose
-    batch shape covers the action's elements (e.g. a per-element Normal) has its
-    element log-densities summed."""
-    log_prob = tf.cast(distribution.log_prob(action), tf.float32)
-    outer_rank = action.shape.rank - spec.shape.rank
-    extra = log_prob.shape.rank - outer_rank
-    if extra > 0:
-        log_prob = tf.reduce_sum(log_prob, axis=list(range(-extra, 0)))
-    return log_prob
-
-
-def _to_tensors(value: Any, spec: Any) -> Any:
-    """Converts non-tensor leaves to tensors of the spec's dtype (tensors pass through)."""
-    if not tree.flatten(spec):
-        return value
-    leaves = tree.flatten_up_to(spec, value, check_types=False)
-    if all(isinstance(v, tf.Tensor) for v in leaves):
-        return value
-    converted = [
-        v if isinstance(v, tf.Tensor) else tf.convert_to_tensor(v, dtype=s.dtype)
-        for v, s in zip(leaves, tree.flatten(spec))
-    ]
-    return tree.unflatten_as(spec, converted)
-
-
-def _check_variable_pairs(sources: List[_variables.CollectedVariable],
-                          targets: List[_variables.CollectedVariable]) -> None:
-    problems: List[str] = []
-    if len(sources) != len(targets):
-        problems.append(f"the source has {len(sources)} variables, the target {len(targets)}")
-    for i, (s, t) in enumerate(zip(sources, targets)):
-        sv, tv = s.variable, t.variable
-        if sv.shape != tv.shape or sv.dtype != tv.dtype:
-            problems.append(
-                f"#{i}: source {sv.name} {sv.dtype.name}{sv.shape.as_list()} vs "
-                f"target {tv.name} {tv.dtype.name}{tv.shape.as_list()}")
-    if problems:
-        raise ValueError("update: the policies' variables do not match: " + "; ".join(problems))

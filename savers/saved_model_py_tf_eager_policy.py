@@ -1,0 +1,175 @@
+"""`SavedModelPyTFEagerPolicy`: an exported policy behind the numpy `PyPolicy` interface.
+
+It serves a SavedModel written by `PolicySaver` without the policy's Python
+code: numpy time step in, numpy policy step out, with the specs read from the
+export's `policy_specs.json` unless given. Per step it does what
+`tfpolicy.policies.PyTFEagerPolicy` does and no more:
+
+1. flatten the time step and state against the specs (one dm-tree call)
+   and, for unbatched use, add a batch dim (numpy views, no copies);
+2. when the leaves' shapes and dtypes differ from the last call's, check
+   them against the specs (path-named errors) and the export's batch size;
+3. call the exported `action` signature with the flat arrays by name;
+4. convert the flat outputs to numpy and drop the batch dim.
+
+`update_from_checkpoint` pushes new weights (a `PolicySaver.save_checkpoint`
+directory) into the served model, all or nothing.
+
+>>> import tempfile
+>>> import numpy as np
+>>> import tensorflow as tf
+>>> from specs import BoundedTensorSpec, TensorSpec
+>>> from savers.policy_saver import PolicySaver
+>>> from tfpolicy.policies import FixedPolicy
+>>> from tfpolicy.trajectories import time_step as ts
+>>> tf_policy = FixedPolicy(3, ts.time_step_spec(TensorSpec([2], tf.float32, "obs")),
+...                         BoundedTensorSpec([], tf.int32, 0, 4, "action"))
+>>> export_dir = tempfile.mkdtemp() + "/policy"
+>>> PolicySaver(tf_policy).save(export_dir)
+>>> policy = SavedModelPyTFEagerPolicy(export_dir)
+>>> step = policy.action(ts.restart(np.zeros(2, np.float32)))
+>>> step.action, step.info.log_probability
+(array(3, dtype=int32), array(0., dtype=float32))
+"""
+
+import os
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import tensorflow as tf
+import tree
+
+from savers import _signatures
+from savers import policy_loader
+from specs import nest_utils
+from specs import tensor_spec
+from specs._types import NestedArray, NestedSpec
+from tfpolicy.policies._flat_bridge import FlatBridge, FlatFunction
+from tfpolicy.trajectories.time_step import TimeStep
+
+__all__ = ["SavedModelPyTFEagerPolicy"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _check_compatible(given: NestedSpec, exported: NestedSpec, what: str) -> None:
+    """Raises unless `given` has the structure, dtypes and shapes of the exported spec."""
+    given = tensor_spec.from_spec(given)
+    if not tree.flatten(given) and not tree.flatten(exported):
+        return  # both empty: `()` stands for `PolicyInfo(log_probability=())`
+    try:
+        tree.assert_same_structure(given, exported, check_types=False)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} does not have the structure of the exported spec: given "
+                         f"{given!r}, exported {exported!r}") from None
+    for (path, g), e in zip(nest_utils.flatten_with_paths(given), tree.flatten(exported)):
+        if g.dtype != e.dtype or g.shape != e.shape:
+            raise ValueError(f"{what} at '{path}': {g!r} does not match the exported {e!r} "
+                             "(dtype and shape must be the same)")
+
+
+class SavedModelPyTFEagerPolicy(FlatBridge):
+    """Runs an exported policy on numpy inputs and returns numpy outputs.
+
+    Args:
+      model_path: the export directory (`PolicySaver.save`).
+      time_step_spec, action_spec, policy_state_spec, info_spec: the specs;
+        None (the default) reads each from the export. Given specs must have
+        the exported structure, dtypes and shapes (names and bounds may differ).
+      load_specs_from_pbtxt, use_tf_function: accepted so TF-Agents calls keep
+        working, and without effect: specs not given always come from
+        `policy_specs.json` (TF-Agents read them only with
+        `load_specs_from_pbtxt=True`), and the exported signature is always a
+        compiled function.
+      batch_time_steps: the caller passes unbatched time steps and states and
+        gets unbatched steps back (a batch dim of 1 is added and removed), as
+        `PyTFEagerPolicy` does by default. False: batched `[B]` inputs.
+      checkpoint_path: optionally, a checkpoint to assign after loading.
+      validate_args: check inputs against the specs (once per input signature).
+
+    Raises:
+      The errors of `savers.load`; ValueError for given specs that do not
+      match the export.
+    """
+
+    def __init__(self, model_path: PathLike, time_step_spec: Optional[TimeStep] = None,
+                 action_spec: Optional[NestedSpec] = None,
+                 policy_state_spec: Optional[NestedSpec] = None,
+                 info_spec: Optional[NestedSpec] = None, load_specs_from_pbtxt: bool = False,
+                 use_tf_function: bool = True, batch_time_steps: bool = True,
+                 checkpoint_path: Optional[PathLike] = None, validate_args: bool = True):
+        del load_specs_from_pbtxt, use_tf_function  # see the docstring
+        loaded = policy_loader.load(model_path, checkpoint_path)
+        exported = loaded.policy_specs
+        chosen = []
+        for given, spec, what in ((time_step_spec, exported.time_step_spec, "time_step_spec"),
+                                  (action_spec, exported.action_spec, "action_spec"),
+                                  (policy_state_spec, exported.policy_state_spec,
+                                   "policy_state_spec"),
+                                  (info_spec, exported.info_spec, "info_spec")):
+            if given is None:
+                chosen.append(spec)
+            else:
+                _check_compatible(given, spec, what)
+                chosen.append(given)
+        super().__init__(*chosen, observation_and_action_constraint_splitter=None,
+                         validate_args=validate_args, batch_time_steps=batch_time_steps)
+        self._loaded = loaded
+        self._model_path = os.fspath(model_path)
+        self._batch_size = exported.batch_size
+        self._state_names = [leaf.name for leaf in exported.signatures["get_initial_state"][1]]
+        # The positional form of the `action` signature: flat inputs and
+        # outputs in dm-tree order, called as a concrete function.
+        self._action_fn = loaded.action_flat.get_concrete_function()
+        self._initial_state_fn = loaded.signatures["get_initial_state"]
+
+    @property
+    def loaded_model(self) -> Any:
+        """The loaded SavedModel (signatures, nested functions, variables)."""
+        return self._loaded
+
+    @property
+    def policy_specs(self) -> policy_loader.PolicySpecs:
+        """Everything `policy_specs.json` says about the export."""
+        return self._loaded.policy_specs
+
+    def _flat_function(self, outer_rank: int) -> FlatFunction:
+        return self._action_fn
+
+    def _check_outer(self, outer: Tuple[Optional[int], ...]) -> None:
+        self._check_batch_size(outer[0])
+
+    def _check_batch_size(self, batch_size: Optional[int]) -> None:
+        if self._batch_size is not None and batch_size not in (None, self._batch_size):
+            raise ValueError(
+                f"the policy at {self._model_path} was exported for batch_size={self._batch_size}, "
+                f"got a batch of {batch_size}"
+                + (" (unbatched steps are a batch of 1)" if self._batch_time_steps else ""))
+
+    def get_initial_state(self, batch_size: Optional[int] = None) -> NestedArray:
+        """The exported initial state as numpy: unbatched for None, else `[batch_size]`."""
+        n = 1 if batch_size is None else int(batch_size)
+        self._check_batch_size(n)
+        with _signatures.quiet_argument_renaming():
+            out = self._initial_state_fn(batch_size=tf.constant(n, tf.int32))
+        values = [out[name].numpy() for name in self._state_names]
+        if batch_size is None:
+            values = [v[0, ...] for v in values]
+        return tree.unflatten_as(self.policy_state_spec, values)
+
+    def update_from_checkpoint(self, checkpoint_path: PathLike) -> None:
+        """Assigns a checkpoint's variables to the served model, all or nothing
+        (see `savers.policy_loader.restore_checkpoint`)."""
+        policy_loader.restore_checkpoint(self._loaded, checkpoint_path)
+
+    def get_train_step(self) -> int:
+        """The exported (or last pushed) train step; -1 when none was given."""
+        return int(self._loaded.get_train_step().numpy())
+
+    def get_metadata(self) -> Dict[str, np.ndarray]:
+        """The exported metadata, name -> numpy value."""
+        return {name: value.numpy() for name, value in self._loaded.get_metadata().items()}
+
+    def variables(self) -> List[tf.Variable]:
+        """The served model's variables (`model_variables`)."""
+        return list(self._loaded.model_variables)
