@@ -6,10 +6,11 @@ the argument and what was wrong with it.
 
 >>> as_int(4, "batch_size"), as_int(None, "batch_size")
 (4, None)
->>> as_int(0, "batch_size")
-Traceback (most recent call last):
-...
-ValueError: batch_size must be None (any batch size) or a positive int, got 0
+>>> try:
+...     as_int(0, "batch_size")
+... except ValueError as error:
+...     print(error)
+batch_size must be None (any batch size) or a positive int, got 0
 >>> int(check_train_step(None).numpy())
 -1
 """

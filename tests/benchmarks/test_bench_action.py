@@ -1,5 +1,6 @@
 """The action benchmark runs end to end (a short run; its timings are not asserted)."""
 
+
 def test_bench_action_reports_every_case_with_a_ratio(capsys, load_benchmark):
     rows = load_benchmark("bench_action").main(["--rounds", "1", "--calls", "3"])
     names = [row["case"] for row in rows]

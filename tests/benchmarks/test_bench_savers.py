@@ -1,5 +1,6 @@
 """The savers benchmark runs end to end (a short run; its timings are not asserted)."""
 
+
 def test_bench_savers_reports_latency_ratios_and_export_times(capsys, load_benchmark):
     bench = load_benchmark("bench_savers")
     rows = {row["case"]: row for row in bench.main(["--quick"])}

@@ -26,7 +26,7 @@ from specs import array_spec
 from specs import nest_utils
 from specs import tensor_spec
 from specs._types import NestedArray, NestedArraySpec
-from tfpolicy.trajectories import trajectory as traj_lib
+from tfpolicy.policies._spec_properties import SpecProperties
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -43,7 +43,7 @@ class _Specs:
         self.info = info
 
 
-class PyPolicy(abc.ABC):
+class PyPolicy(SpecProperties, abc.ABC):
     """Base class of numpy policies.
 
     Args:
@@ -72,46 +72,6 @@ class PyPolicy(abc.ABC):
             tensor_spec.to_array_spec(policy_state_spec), tensor_spec.to_array_spec(info_spec))
         self._splitter = observation_and_action_constraint_splitter
         self._validate_args = validate_args
-
-    @property
-    def time_step_spec(self) -> TimeStep:
-        return self._specs.time_step
-
-    @property
-    def action_spec(self) -> NestedArraySpec:
-        return self._specs.action
-
-    @property
-    def policy_state_spec(self) -> NestedArraySpec:
-        return self._specs.policy_state
-
-    @property
-    def info_spec(self) -> NestedArraySpec:
-        return self._specs.info
-
-    @property
-    def policy_step_spec(self) -> PolicyStep:
-        return PolicyStep(self._specs.action, self._specs.policy_state, self._specs.info)
-
-    @property
-    def trajectory_spec(self) -> traj_lib.Trajectory:
-        ts = self._specs.time_step
-        return traj_lib.Trajectory(
-            step_type=ts.step_type, observation=ts.observation, action=self._specs.action,
-            policy_info=self._specs.info, next_step_type=ts.step_type, reward=ts.reward,
-            discount=ts.discount)
-
-    @property
-    def collect_data_spec(self) -> traj_lib.Trajectory:
-        return self.trajectory_spec
-
-    @property
-    def observation_and_action_constraint_splitter(self) -> Optional[Callable]:
-        return self._splitter
-
-    @property
-    def validate_args(self) -> bool:
-        return self._validate_args
 
     def action(self, time_step: TimeStep, policy_state: NestedArray = ()) -> PolicyStep:
         """The action for a (batched or unbatched) numpy time step.

@@ -44,9 +44,9 @@ from specs import tensor_spec
 from specs._types import NestedTensor, NestedTensorSpec
 from tfpolicy import _variables
 from tfpolicy.policies import _policy_ops
+from tfpolicy.policies._spec_properties import SpecProperties
 from tfpolicy.trajectories import policy_step
 from tfpolicy.trajectories import time_step as ts_lib
-from tfpolicy.trajectories import trajectory as traj_lib
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -72,7 +72,7 @@ def _is_default_action(policy: "TFPolicy") -> bool:
     return type(policy)._action is _sample_from_distribution
 
 
-class TFPolicy(tf.Module, abc.ABC):
+class TFPolicy(SpecProperties, tf.Module, abc.ABC):
     """Base class of TensorFlow policies.
 
     Args:
@@ -150,45 +150,6 @@ class TFPolicy(tf.Module, abc.ABC):
     # ---- specs and flags ----------------------------------------------------
 
     @property
-    def time_step_spec(self) -> TimeStep:
-        """The `TimeStep` of specs this policy takes (unbatched)."""
-        return self._specs.time_step
-
-    @property
-    def action_spec(self) -> NestedTensorSpec:
-        """The nest of specs of the actions this policy returns (unbatched)."""
-        return self._specs.action
-
-    @property
-    def policy_state_spec(self) -> NestedTensorSpec:
-        """The nest of specs of the recurrent state; `()` for a stateless policy."""
-        return self._specs.policy_state
-
-    @property
-    def info_spec(self) -> NestedTensorSpec:
-        """The nest of specs of `PolicyStep.info`, including `log_probability` when emitted."""
-        return self._specs.info
-
-    @property
-    def policy_step_spec(self) -> PolicyStep:
-        """`PolicyStep(action_spec, policy_state_spec, info_spec)`."""
-        return PolicyStep(self._specs.action, self._specs.policy_state, self._specs.info)
-
-    @property
-    def trajectory_spec(self) -> traj_lib.Trajectory:
-        """The spec of the `Trajectory`s this policy produces when it acts in an environment."""
-        ts = self._specs.time_step
-        return traj_lib.Trajectory(
-            step_type=ts.step_type, observation=ts.observation, action=self._specs.action,
-            policy_info=self._specs.info, next_step_type=ts.step_type, reward=ts.reward,
-            discount=ts.discount)
-
-    @property
-    def collect_data_spec(self) -> traj_lib.Trajectory:
-        """The spec of the data collected with this policy (its `trajectory_spec`)."""
-        return self.trajectory_spec
-
-    @property
     def emit_log_probability(self) -> bool:
         return self._emit_log_probability
 
@@ -201,14 +162,6 @@ class TFPolicy(tf.Module, abc.ABC):
     def has_distribution(self) -> bool:
         """False for a policy that implements only `_action` (its `distribution()` raises)."""
         return type(self)._distribution is not _no_distribution
-
-    @property
-    def validate_args(self) -> bool:
-        return self._validate_args
-
-    @property
-    def observation_and_action_constraint_splitter(self) -> Optional[Splitter]:
-        return self._splitter
 
     # ---- public API -----------------------------------------------------------
 
