@@ -3,11 +3,15 @@
 The everyday names live here; the rest in the subpackages:
 `tfpolicy.trajectories` (time steps, policy steps, trajectories),
 `tfpolicy.policies` (the `TFPolicy` base, the policy catalogue and the numpy
-bridge) and `tfpolicy.networks` (the networks policies run).
+bridge), `tfpolicy.networks` (the networks policies run) and
+`tfpolicy.environments` (Python environments, gymnasium among them) and
+`tfpolicy.replay` (replay buffers).
 """
 
+from tfpolicy import environments
 from tfpolicy import networks
 from tfpolicy import policies
+from tfpolicy import replay
 from tfpolicy import trajectories
 from tfpolicy.policies import TFPolicy
 from tfpolicy.trajectories import policy_step
@@ -20,8 +24,10 @@ from tfpolicy.trajectories.time_step import TimeStep
 from tfpolicy.trajectories.trajectory import Trajectory
 
 __all__ = [
+    "environments",
     "networks",
     "policies",
+    "replay",
     "trajectories",
     "policy_step",
     "time_step",

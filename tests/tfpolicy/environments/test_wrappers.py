@@ -1,0 +1,204 @@
+"""Tests of the environment wrappers, on small hand-checked environments."""
+
+import numpy as np
+import pytest
+
+from specs import ArraySpec, BoundedArraySpec
+from tfpolicy.environments import (
+    ActionClip,
+    ActionRepeat,
+    BatchedPyEnvironment,
+    FlattenObservation,
+    PyEnvironment,
+    PyEnvironmentBaseWrapper,
+    TimeLimit,
+)
+from tfpolicy.trajectories import time_step as ts
+
+
+class Counter(PyEnvironment):
+    """Terminates after `length` steps; reward of step k is k (float32); discount 0.5."""
+
+    def __init__(self, length=3):
+        super().__init__()
+        self.length = length
+        self.actions = []
+        self.resets = 0
+        self.closed = 0
+        self.extra = "inner attribute"
+
+    def observation_spec(self):
+        return ArraySpec((), np.int32, name="observation")
+
+    def action_spec(self):
+        return BoundedArraySpec((), np.int64, 0, 1, name="action")
+
+    def _reset(self):
+        self.resets += 1
+        self.t = 0
+        return ts.restart(np.int32(0))
+
+    def _step(self, action):
+        self.actions.append(action)
+        self.t += 1
+        if self.t == self.length:
+            return ts.termination(np.int32(self.t), np.float32(self.t))
+        return ts.transition(np.int32(self.t), np.float32(self.t), discount=0.5)
+
+    def close(self):
+        self.closed += 1
+
+
+class NestedObs(PyEnvironment):
+    """Dict/tuple observations of mixed dtypes; continuous 2-D action."""
+
+    def __init__(self):
+        super().__init__()
+        self.actions = []
+
+    def observation_spec(self):
+        return {"z": BoundedArraySpec((2,), np.float64, -1.0, [1.0, 3.0]),
+                "a": (ArraySpec((2, 2), np.int32), BoundedArraySpec((), np.bool_))}
+
+    def action_spec(self):
+        return BoundedArraySpec((2,), np.float32, [-1.0, 0.0], [1.0, 2.0], name="action")
+
+    def _obs(self, k):
+        return {"z": np.array([0.5, k], np.float64),
+                "a": (np.arange(4, dtype=np.int32).reshape(2, 2) + k, np.bool_(k % 2))}
+
+    def _reset(self):
+        return ts.restart(self._obs(0))
+
+    def _step(self, action):
+        self.actions.append(action)
+        return ts.transition(self._obs(len(self.actions)), 0.0)
+
+
+def test_base_wrapper_forwards_everything():
+    inner = Counter()
+    env = PyEnvironmentBaseWrapper(inner)
+    assert env.time_step_spec() == inner.time_step_spec()
+    assert env.action_spec() == inner.action_spec()
+    assert env.extra == "inner attribute" and env.wrapped_env is inner
+    assert env.reset().is_first() and inner.resets == 1
+    assert int(env.step(1).observation) == 1 and len(inner.actions) == 1
+    with pytest.raises(ValueError, match="action at"):
+        env.step(3)
+    with env:
+        pass
+    assert inner.closed == 1
+    with pytest.raises(AttributeError):
+        env.no_such_attribute  # noqa: B018
+
+
+def test_base_wrapper_rejects_non_environments():
+    with pytest.raises(TypeError, match="PyEnvironment"):
+        PyEnvironmentBaseWrapper(object())
+
+
+def test_time_limit_truncates_keeping_the_discount():
+    env = TimeLimit(Counter(length=10), duration=2)
+    first = env.reset()
+    mid, last = env.step(0), env.step(0)
+    assert [int(t.step_type) for t in (first, mid, last)] == [0, 1, 2]
+    assert float(last.discount) == 0.5 and float(last.reward) == 2.0
+    again = env.step(0)
+    assert again.is_first() and env.wrapped_env.resets == 2
+    assert [int(env.step(0).step_type) for _ in range(2)] == [1, 2]
+
+
+def test_time_limit_keeps_an_earlier_termination():
+    env = TimeLimit(Counter(length=2), duration=5)
+    env.reset()
+    steps = [env.step(0) for _ in range(3)]
+    assert [int(t.step_type) for t in steps] == [1, 2, 0]
+    assert float(steps[1].discount) == 0.0
+    # The count restarts with each episode.
+    assert [int(env.step(0).step_type) for _ in range(2)] == [1, 2]
+
+
+def test_time_limit_argument_checks():
+    with pytest.raises(ValueError, match="duration"):
+        TimeLimit(Counter(), duration=0)
+    with pytest.raises(ValueError, match="unbatched"):
+        TimeLimit(BatchedPyEnvironment([Counter()]), duration=3)
+
+
+def test_action_repeat_sums_rewards_and_stops_at_last():
+    inner = Counter(length=5)
+    env = ActionRepeat(inner, times=2)
+    env.reset()
+    one = env.step(1)  # inner steps 1, 2
+    assert (int(one.step_type), float(one.reward), int(one.observation)) == (1, 3.0, 2)
+    assert one.reward.dtype == np.float32 and float(one.discount) == 0.5
+    two = env.step(1)  # inner steps 3, 4
+    assert float(two.reward) == 7.0
+    three = env.step(1)  # inner step 5 is LAST: stop there
+    assert (int(three.step_type), float(three.reward), float(three.discount)) == (2, 5.0, 0.0)
+    assert len(inner.actions) == 5
+    assert env.step(1).is_first()
+
+
+def test_action_repeat_argument_checks():
+    with pytest.raises(ValueError, match="times"):
+        ActionRepeat(Counter(), times=0)
+
+
+def test_flatten_observation_spec_and_values():
+    env = FlattenObservation(NestedObs())
+    spec = env.observation_spec()
+    # tree order: "a" (its tuple: int32 (2, 2), bool ()), then "z".
+    assert spec.shape == (7,) and spec.dtype == np.float32 and spec.name == "observation"
+    np.testing.assert_array_equal(spec.minimum, [-np.inf] * 4 + [0, -1, -1])
+    np.testing.assert_array_equal(spec.maximum, [np.inf] * 4 + [1, 1, 3])
+    first = env.reset()
+    assert first.observation.dtype == np.float32
+    np.testing.assert_array_equal(first.observation, [0, 1, 2, 3, 0, 0.5, 0])
+    np.testing.assert_array_equal(env.step(np.zeros(2, np.float32)).observation,
+                                  [1, 2, 3, 4, 1, 0.5, 1])
+    assert spec.check_array(first.observation)
+
+
+def test_flatten_observation_unbounded_gives_array_spec_and_keeps_batch():
+    class Plain(Counter):
+        def observation_spec(self):
+            return (ArraySpec((), np.int32), ArraySpec((2,), np.float32))
+
+        def _reset(self):
+            return ts.restart((np.int32(4), np.array([1.0, 2.0], np.float32)))
+
+    env = FlattenObservation(BatchedPyEnvironment([Plain(), Plain()]))
+    assert env.observation_spec() == ArraySpec((3,), np.float32, name="observation")
+    np.testing.assert_array_equal(env.reset().observation, [[4, 1, 2], [4, 1, 2]])
+
+
+def test_flatten_observation_rejects_non_numeric_leaves():
+    class Text(Counter):
+        def observation_spec(self):
+            return {"name": ArraySpec((), np.str_)}
+
+    with pytest.raises(TypeError, match="'name'"):
+        FlattenObservation(Text())
+
+
+def test_action_clip_clips_floats_into_bounds():
+    inner = NestedObs()
+    env = ActionClip(inner)
+    env.reset()
+    env.step(np.array([-3.0, 2.5], np.float32))
+    np.testing.assert_array_equal(inner.actions[-1], [-1.0, 2.0])
+    assert inner.actions[-1].dtype == np.float32
+    env.step(np.array([0.25, 1.0], np.float32))
+    np.testing.assert_array_equal(inner.actions[-1], [0.25, 1.0])
+    with pytest.raises(TypeError, match="dtype mismatch"):
+        env.step(np.array([0.0, 0.0], np.float64))
+    with pytest.raises(ValueError, match="nan"):
+        env.step(np.array([np.nan, 0.0], np.float32))
+
+
+def test_action_clip_still_checks_integer_bounds():
+    env = ActionClip(Counter())
+    env.reset()
+    with pytest.raises(ValueError, match=r"\[2\]"):
+        env.step(2)

@@ -1,0 +1,133 @@
+"""`BatchedPyEnvironment`: N unbatched environments stepped together, serially.
+
+Time steps and actions gain an outer dim `[N]`. Each entry resets on its
+own: after entry `i` returns a LAST step, its next step is the FIRST step of
+a new episode (whatever action it was given), while the other entries go on.
+The environments are stepped one after the other in this process.
+
+>>> import numpy as np
+>>> from specs import ArraySpec, BoundedArraySpec
+>>> from tfpolicy.trajectories import time_step as ts
+>>> class Ends(PyEnvironment):
+...     def __init__(self, length):
+...         super().__init__()
+...         self._length = length
+...     def observation_spec(self):
+...         return ArraySpec((), np.int32)
+...     def action_spec(self):
+...         return BoundedArraySpec((), np.int64, 0, 1)
+...     def _reset(self):
+...         self._t = 0
+...         return ts.restart(np.int32(0))
+...     def _step(self, action):
+...         self._t += 1
+...         if self._t == self._length:
+...             return ts.termination(np.int32(self._t), 1.0)
+...         return ts.transition(np.int32(self._t), 1.0)
+>>> env = BatchedPyEnvironment([Ends(1), Ends(2)])
+>>> env.reset().step_type
+array([0, 0], dtype=int32)
+>>> env.step(np.zeros(2, np.int64)).step_type, env.step(np.zeros(2, np.int64)).step_type
+(array([2, 1], dtype=int32), array([0, 2], dtype=int32))
+"""
+
+from typing import Optional, Sequence
+
+import numpy as np
+import tree
+
+from specs._types import NestedArray, NestedArraySpec
+from tfpolicy.environments.py_environment import PyEnvironment
+from tfpolicy.trajectories.time_step import TimeStep
+
+__all__ = ["BatchedPyEnvironment"]
+
+
+class BatchedPyEnvironment(PyEnvironment):
+    """Steps N unbatched `PyEnvironment`s with the same specs as one batched env.
+
+    Specs are those of one environment (unbatched); `batched` is True and
+    `batch_size` is N. `step` takes actions with outer dim `[N]` and entry
+    `i` goes to environment `i`, which resets by itself after its LAST step.
+    `close()` closes every environment.
+
+    This is the serial form of TF-Agents' `BatchedPyEnvironment`; running
+    the environments in parallel processes is not provided.
+
+    Args:
+      envs: one or more unbatched `PyEnvironment`s with equal observation,
+        action and reward specs.
+
+    Raises:
+      ValueError: `envs` is empty, holds a batched env, or the specs differ
+        (the message names the first env that differs).
+      TypeError: an element is not a `PyEnvironment`.
+    """
+
+    def __init__(self, envs: Sequence[PyEnvironment]):
+        super().__init__(auto_reset=True)
+        envs = list(envs)
+        if not envs:
+            raise ValueError("BatchedPyEnvironment needs at least one environment")
+        for i, env in enumerate(envs):
+            if not isinstance(env, PyEnvironment):
+                raise TypeError(
+                    f"envs[{i}] must be a PyEnvironment, got {type(env).__name__}: {env!r}")
+            if env.batched:
+                raise ValueError(f"envs[{i}] is batched (batch size {env.batch_size}); "
+                                 "BatchedPyEnvironment takes unbatched environments")
+        first = envs[0]
+        for i, env in enumerate(envs[1:], start=1):
+            for what in ("observation_spec", "action_spec", "reward_spec"):
+                mine, theirs = getattr(env, what)(), getattr(first, what)()
+                if not _same_specs(mine, theirs):
+                    raise ValueError(
+                        f"envs[{i}].{what}() differs from envs[0]'s: {mine!r} vs {theirs!r}")
+        self._envs = envs
+
+    @property
+    def envs(self) -> Sequence[PyEnvironment]:
+        """The wrapped environments, in batch order."""
+        return tuple(self._envs)
+
+    def observation_spec(self) -> NestedArraySpec:
+        return self._envs[0].observation_spec()
+
+    def action_spec(self) -> NestedArraySpec:
+        return self._envs[0].action_spec()
+
+    def reward_spec(self) -> NestedArraySpec:
+        return self._envs[0].reward_spec()
+
+    @property
+    def batched(self) -> bool:
+        return True
+
+    @property
+    def batch_size(self) -> Optional[int]:
+        return len(self._envs)
+
+    def _reset(self) -> TimeStep:
+        return _stack([env.reset() for env in self._envs])
+
+    def _step(self, action: NestedArray) -> TimeStep:
+        return _stack([
+            env.step(tree.map_structure(lambda a, i=i: a[i], action))
+            for i, env in enumerate(self._envs)])
+
+    def close(self) -> None:
+        """Closes every environment."""
+        for env in self._envs:
+            env.close()
+
+
+def _same_specs(a: NestedArraySpec, b: NestedArraySpec) -> bool:
+    try:
+        tree.assert_same_structure(a, b)
+    except (TypeError, ValueError):
+        return False
+    return all(x == y for x, y in zip(tree.flatten(a), tree.flatten(b)))
+
+
+def _stack(time_steps: Sequence[TimeStep]) -> TimeStep:
+    return tree.map_structure(lambda *leaves: np.stack(leaves), *time_steps)

@@ -1,0 +1,155 @@
+"""`GymnasiumEnvironment`: a gymnasium `Env` behind the `PyEnvironment` interface.
+
+gymnasium is an optional dependency, imported only by `load` (through
+`gymnasium.make`) and by `specs.spaces.from_space` when a wrapper is built;
+importing this module does not import it.
+
+The wrapper maps gymnasium's `(observation, reward, terminated, truncated,
+info)` onto time steps: `terminated` gives a `termination` (discount 0),
+`truncated` without `terminated` a `truncation` (the discount is kept, so a
+learner may bootstrap), anything else a `transition`. The last `info` dict
+is kept in `last_info`.
+
+>>> env = load("CartPole-v1", seed=0)
+>>> env.action_spec()
+BoundedArraySpec(shape=(), dtype=dtype('int64'), name='action', minimum=0, maximum=1)
+>>> first = env.reset()
+>>> first.step_type, first.observation.dtype
+(array(0, dtype=int32), dtype('float32'))
+>>> env.step(1).step_type
+array(1, dtype=int32)
+"""
+
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+import numpy as np
+import tree
+
+from specs import spaces
+from specs._types import NestedArray, NestedArraySpec
+from tfpolicy.environments.py_environment import PyEnvironment
+from tfpolicy.trajectories import time_step as ts_lib
+from tfpolicy.trajectories.time_step import TimeStep
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only
+    import gymnasium
+
+__all__ = ["GymnasiumEnvironment", "load"]
+
+
+class GymnasiumEnvironment(PyEnvironment):
+    """Wraps a `gymnasium.Env` as a `PyEnvironment`.
+
+    Specs come from the env's spaces through `specs.spaces.from_space`: the
+    observation nest is named 'observation' (leaves 'observation/<path>') and
+    the action nest 'action'. Observations are cast to the spec's dtypes and
+    rewards to float32.
+
+    Attributes:
+      last_info: the `info` dict gymnasium returned with the most recent
+        `reset` or `step` (`{}` before the first); also `get_info()`.
+
+    Args:
+      env: the gymnasium environment; `close()` closes it.
+      discount: the discount of MID steps and of truncated LAST steps, in [0, 1].
+      auto_reset: see `PyEnvironment`.
+      seed: passed to the first `env.reset(seed=...)`, for a reproducible
+        episode sequence; None leaves gymnasium's seeding alone.
+
+    Raises:
+      ValueError: `discount` outside [0, 1].
+      TypeError: a space `from_space` cannot convert.
+    """
+
+    def __init__(self, env: "gymnasium.Env", discount: float = 1.0,
+                 auto_reset: bool = True, seed: Optional[int] = None):
+        super().__init__(auto_reset=auto_reset)
+        if not 0.0 <= float(discount) <= 1.0:
+            raise ValueError(f"discount must lie in [0, 1], got {discount!r}")
+        self._env = env
+        self._discount = np.float32(discount)
+        self._observation_spec = spaces.from_space(env.observation_space, name="observation")
+        self._action_spec = spaces.from_space(env.action_space, name="action")
+        self._next_seed = seed
+        self.last_info: Dict[str, Any] = {}
+
+    @property
+    def gym(self) -> "gymnasium.Env":
+        """The wrapped gymnasium environment."""
+        return self._env
+
+    def observation_spec(self) -> NestedArraySpec:
+        return self._observation_spec
+
+    def action_spec(self) -> NestedArraySpec:
+        return self._action_spec
+
+    def get_info(self) -> Dict[str, Any]:
+        """The `info` dict of the most recent `reset` or `step` (TF-Agents' name)."""
+        return self.last_info
+
+    def seed(self, seed: Optional[int]) -> None:
+        """Makes the next reset (explicit or automatic) call `env.reset(seed=seed)`."""
+        self._next_seed = seed
+
+    def _observation(self, observation: Any) -> NestedArray:
+        return tree.map_structure_up_to(
+            self._observation_spec,
+            lambda spec, value: np.asarray(value, dtype=spec.dtype),
+            self._observation_spec, observation)
+
+    def _reset(self) -> TimeStep:
+        if self._next_seed is None:
+            observation, info = self._env.reset()
+        else:
+            observation, info = self._env.reset(seed=self._next_seed)
+            self._next_seed = None
+        self.last_info = info
+        return ts_lib.restart(self._observation(observation))
+
+    def _step(self, action: NestedArray) -> TimeStep:
+        # Scalars go to gymnasium as numpy scalars, which every space and
+        # most envs' `if action == ...` code accept.
+        action = tree.map_structure(lambda a: a[()] if a.ndim == 0 else a, action)
+        observation, reward, terminated, truncated, info = self._env.step(action)
+        self.last_info = info
+        observation = self._observation(observation)
+        reward = np.asarray(reward, np.float32)
+        if terminated:
+            return ts_lib.termination(observation, reward, outer_dims=())
+        if truncated:
+            return ts_lib.truncation(observation, reward, self._discount, outer_dims=())
+        return ts_lib.transition(observation, reward, self._discount, outer_dims=())
+
+    def close(self) -> None:
+        """Closes the gymnasium environment."""
+        self._env.close()
+
+
+def load(name: str, discount: float = 1.0, max_episode_steps: Optional[int] = None,
+         seed: Optional[int] = None, **gym_kwargs: Any) -> GymnasiumEnvironment:
+    """Makes a registered gymnasium environment and wraps it.
+
+    Args:
+      name: the registered id, e.g. 'CartPole-v1'.
+      discount: see `GymnasiumEnvironment`.
+      max_episode_steps: passed to `gymnasium.make`: episodes are truncated
+        (LAST, discount kept) after this many steps; None keeps the
+        registered limit.
+      seed: the seed of the first reset.
+      **gym_kwargs: further keyword arguments of `gymnasium.make`.
+
+    Returns:
+      The wrapped environment.
+
+    Raises:
+      ImportError: gymnasium is not installed.
+    """
+    try:
+        import gymnasium
+    except ImportError as e:
+        raise ImportError(
+            "load() needs gymnasium, an optional dependency of tfpolicy: install it "
+            'with `pip install "tfpolicy[gym]"`') from e
+    env = gymnasium.make(name, max_episode_steps=max_episode_steps, **gym_kwargs)
+    return GymnasiumEnvironment(env, discount=discount, seed=seed)

@@ -1,0 +1,201 @@
+"""`PyEnvironment`: the numpy-side environment base, with action checks and auto-reset.
+
+An environment hands out `TimeStep`s of numpy arrays. Subclasses implement
+`observation_spec`, `action_spec`, `_reset` and `_step`; the base checks
+every action against `action_spec()` (structure, dtype, shape and bounds,
+with errors naming the nest path) and resets by itself: `step` before the
+first `reset`, or right after a LAST step, starts a new episode and returns
+its FIRST step (the action is checked, then ignored).
+
+>>> import numpy as np
+>>> from specs import ArraySpec, BoundedArraySpec
+>>> from tfpolicy.trajectories import time_step as ts
+>>> class Countdown(PyEnvironment):
+...     def observation_spec(self):
+...         return ArraySpec((), np.int32, name="observation")
+...     def action_spec(self):
+...         return BoundedArraySpec((), np.int64, 0, 1, name="action")
+...     def _reset(self):
+...         self._left = 2
+...         return ts.restart(np.int32(self._left))
+...     def _step(self, action):
+...         self._left -= 1
+...         if self._left == 0:
+...             return ts.termination(np.int32(0), reward=1.0)
+...         return ts.transition(np.int32(self._left), reward=0.0)
+>>> env = Countdown()
+>>> [int(env.step(0).step_type) for _ in range(4)]
+[0, 1, 2, 0]
+"""
+
+import abc
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import tree
+
+from specs import array_spec, nest_utils
+from specs._types import NestedArray, NestedArraySpec
+from tfpolicy.trajectories import time_step as ts_lib
+from tfpolicy.trajectories.time_step import TimeStep
+
+__all__ = ["PyEnvironment", "check_action"]
+
+
+def check_action(action: NestedArray, spec: NestedArraySpec,
+                 outer_shape: Sequence[int] = (), check_float_bounds: bool = True) -> NestedArray:
+    """Checks an action nest against its spec and returns it as numpy arrays.
+
+    Args:
+      action: a nest of numpy arrays (or Python numbers for scalar specs of
+        their kind) with outer dims `outer_shape`.
+      spec: the nest of `ArraySpec`s / `BoundedArraySpec`s it must match.
+      outer_shape: the batch dims every leaf must have, `()` when unbatched.
+      check_float_bounds: whether float leaves must lie within their bounds
+        (`ActionClip` turns this off and clips instead).
+
+    Returns:
+      The action with the structure of `spec`, each leaf a numpy array of its
+      spec's dtype and shape `outer_shape + spec.shape`.
+
+    Raises:
+      TypeError: the structure or a leaf's dtype differs from the spec.
+      ValueError: a leaf's shape differs, or a bounded leaf has values outside
+        `[minimum, maximum]` (NaN counts as outside); the message names the
+        nest path, the spec and the offending values.
+    """
+    outer_shape = tuple(outer_shape)
+    nest_utils.check_nest(action, spec, num_outer_dims=len(outer_shape),
+                          outer_shape=outer_shape, name="action")
+    leaves = tree.flatten_up_to(spec, action, check_types=False)
+    spec_leaves = nest_utils.flatten_with_paths(spec)
+    converted = []
+    for value, (path, leaf_spec) in zip(leaves, spec_leaves):
+        array = np.asarray(value, dtype=leaf_spec.dtype)
+        bounded = hasattr(leaf_spec, "minimum") and hasattr(leaf_spec, "maximum")
+        is_float = np.issubdtype(leaf_spec.dtype, np.floating)
+        if bounded and (check_float_bounds or not is_float):
+            inside = (array >= leaf_spec.minimum) & (array <= leaf_spec.maximum)
+            if not np.all(inside):
+                bad = np.atleast_1d(array)[np.atleast_1d(~inside)]
+                raise ValueError(
+                    f"action at '{path}': value(s) {bad.tolist()} outside the "
+                    f"bounds [minimum, maximum] of {leaf_spec!r}")
+        converted.append(array)
+    return tree.unflatten_as(spec, converted)
+
+
+class PyEnvironment(abc.ABC):
+    """Base class of numpy environments.
+
+    Subclasses implement `observation_spec()`, `action_spec()`, `_reset()`
+    and `_step(action)`; they may override `reward_spec()` (default: a
+    float32 scalar named 'reward'), `batched`/`batch_size` (default:
+    unbatched) and `close()`. `_step` is only ever called inside an episode
+    (never right after a LAST step) with an action already checked and
+    converted to numpy arrays of the spec's dtypes.
+
+    An environment is a context manager: `with env:` closes it on exit.
+
+    Args:
+      auto_reset: if True (the default, as in TF-Agents), `step` before the
+        first `reset` or after a LAST step resets and returns the FIRST step.
+        If False, it raises `RuntimeError` instead, asking for `reset()`.
+    """
+
+    def __init__(self, auto_reset: bool = True):
+        self._auto_reset = bool(auto_reset)
+        self._current_time_step: Optional[TimeStep] = None
+
+    # -- specs ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def observation_spec(self) -> NestedArraySpec:
+        """The nest of `ArraySpec`s of one (unbatched) observation."""
+
+    @abc.abstractmethod
+    def action_spec(self) -> NestedArraySpec:
+        """The nest of (usually bounded) `ArraySpec`s of one (unbatched) action."""
+
+    def reward_spec(self) -> NestedArraySpec:
+        """The spec of one reward: a float32 scalar named 'reward' unless overridden."""
+        return array_spec.ArraySpec((), np.float32, name="reward")
+
+    def time_step_spec(self) -> TimeStep:
+        """The `TimeStep` of `ArraySpec`s of one (unbatched) time step."""
+        return ts_lib.time_step_spec(self.observation_spec(), self.reward_spec())
+
+    @property
+    def batched(self) -> bool:
+        """Whether time steps and actions carry an outer batch dim."""
+        return False
+
+    @property
+    def batch_size(self) -> Optional[int]:
+        """The batch size `N` of a batched environment; None when unbatched."""
+        return None
+
+    # -- stepping ---------------------------------------------------------
+
+    def current_time_step(self) -> Optional[TimeStep]:
+        """The last time step returned by `reset` or `step`; None before the first."""
+        return self._current_time_step
+
+    def reset(self) -> TimeStep:
+        """Starts a new episode and returns its FIRST time step."""
+        self._current_time_step = self._reset()
+        return self._current_time_step
+
+    def step(self, action: NestedArray) -> TimeStep:
+        """Checks `action`, applies it and returns the next time step.
+
+        Args:
+          action: a nest matching `action_spec()`, with outer dims
+            `[batch_size]` when batched. Python numbers are accepted for
+            scalar specs of their kind.
+
+        Returns:
+          The next `TimeStep`; the FIRST step of a new episode when called
+          before the first `reset` or after a LAST step (the action is then
+          ignored).
+
+        Raises:
+          TypeError: wrong action structure or dtype (the message names the path).
+          ValueError: wrong action shape, or values outside the spec's bounds.
+          RuntimeError: a reset is needed and `auto_reset` is False.
+        """
+        action = self._validate_action(action)
+        current = self._current_time_step
+        if current is None or np.all(current.is_last()):
+            if not self._auto_reset:
+                when = "before the first reset" if current is None else "after the last step of an episode"
+                raise RuntimeError(
+                    f"step() called {when} on an environment built with auto_reset=False; "
+                    "call reset() first")
+            return self.reset()
+        self._current_time_step = self._step(action)
+        return self._current_time_step
+
+    def _validate_action(self, action: NestedArray) -> NestedArray:
+        """The action checked against `action_spec()` and converted to numpy."""
+        outer = (self.batch_size,) if self.batched else ()
+        return check_action(action, self.action_spec(), outer)
+
+    @abc.abstractmethod
+    def _reset(self) -> TimeStep:
+        """Starts a new episode; returns its FIRST time step."""
+
+    @abc.abstractmethod
+    def _step(self, action: NestedArray) -> TimeStep:
+        """Applies a checked action inside an episode; returns the next time step."""
+
+    # -- lifetime ---------------------------------------------------------
+
+    def close(self) -> None:
+        """Frees resources held by the environment; does nothing unless overridden."""
+
+    def __enter__(self) -> "PyEnvironment":
+        return self
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        self.close()
