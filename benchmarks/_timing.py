@@ -6,20 +6,23 @@ the rounds, so slow phases of a shared machine hit all cases alike.
 
 import statistics
 import time
-from typing import Callable, Dict, List, Mapping
+from typing import Callable, Dict, List, Mapping, Optional
 
 
 def interleaved_medians(calls: Mapping[str, Callable[[], object]], rounds: int,
-                        calls_per_round: Mapping[str, int]) -> Dict[str, float]:
+                        calls_per_round: Mapping[str, int],
+                        warmup: Optional[int] = None) -> Dict[str, float]:
     """Median microseconds per call of each case, after a warm-up.
 
     Args:
       calls: case name -> the zero-argument call to time.
       rounds: how many interleaved rounds.
       calls_per_round: case name -> how many calls make one round's sample.
+      warmup: warm-up calls per case; default max(10, calls_per_round // 10).
     """
     for name, call in calls.items():  # warm up: traces, caches
-        for _ in range(max(10, calls_per_round[name] // 10)):
+        count = max(10, calls_per_round[name] // 10) if warmup is None else warmup
+        for _ in range(count):
             call()
     samples: Dict[str, List[float]] = {name: [] for name in calls}
     for _ in range(rounds):

@@ -57,11 +57,9 @@ def _check_compatible(given: NestedSpec, exported: NestedSpec, what: str) -> Non
     given = tensor_spec.from_spec(given)
     if not tree.flatten(given) and not tree.flatten(exported):
         return  # both empty: `()` stands for `PolicyInfo(log_probability=())`
-    try:
-        tree.assert_same_structure(given, exported, check_types=False)
-    except (TypeError, ValueError):
+    if not nest_utils.same_structure(given, exported):
         raise ValueError(f"{what} does not have the structure of the exported spec: given "
-                         f"{given!r}, exported {exported!r}") from None
+                         f"{given!r}, exported {exported!r}")
     for (path, g), e in zip(nest_utils.flatten_with_paths(given), tree.flatten(exported)):
         if g.dtype != e.dtype or g.shape != e.shape:
             raise ValueError(f"{what} at '{path}': {g!r} does not match the exported {e!r} "

@@ -38,6 +38,8 @@ __all__ = [
     "path_to_str",
     "spec_mismatch_message",
     "packer",
+    "NestChecker",
+    "same_structure",
 ]
 
 OuterShape = Tuple[Optional[int], ...]
@@ -341,3 +343,101 @@ def packer(structure: Nest) -> Callable[[Sequence[Any]], Nest]:
         return lambda flat: flat[index]
 
     return build(structure)
+
+
+def same_structure(a: Nest, b: Nest) -> bool:
+    """Whether two nests have the same structure, dict keys included.
+
+    Container types may differ (a list matches a tuple of the same length,
+    a dict an `OrderedDict` with the same keys), as everywhere in this
+    package; dm-tree's `assert_same_structure(check_types=False)` alone
+    would also let dicts with different keys pass.
+
+    >>> same_structure({"a": 1, "b": (2, 3)}, {"b": [0, 0], "a": 0})
+    True
+    >>> same_structure({"a": 1, "b": 2}, {"a": 1, "c": 2})
+    False
+    """
+    try:
+        tree.assert_same_structure(a, b, check_types=True)
+        return True
+    except (TypeError, ValueError):
+        pass
+    try:
+        tree.assert_same_structure(a, b, check_types=False)
+        tree.flatten_up_to(a, b, check_types=False)  # raises on differing dict keys
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+_CACHEABLE_LEAVES = (np.ndarray, np.generic, int, float, bool)
+
+
+class NestChecker:
+    """`check_nest` for per-step hot paths: the full check runs once per input signature.
+
+    A signature is the value's structure plus each leaf's type, dtype and
+    shape. The first value of a signature goes through `check_nest` (same
+    errors); later values of an already accepted signature only pay for a
+    flatten and a structure comparison. Only numpy arrays and Python or
+    numpy scalars are remembered; tensors are checked every time.
+
+    Args:
+      spec: the nest of specs values must match.
+      num_outer_dims: as in `check_nest`.
+      name: what the value is, for error messages.
+
+    >>> checker = NestChecker({"a": ArraySpec((2,), np.float32)}, num_outer_dims=1, name="action")
+    >>> leaves, outer = checker({"a": np.zeros((3, 2), np.float32)})
+    >>> outer, len(leaves)
+    ((3,), 1)
+    """
+
+    _MAX_SIGNATURES = 64
+
+    def __init__(self, spec: NestedSpec, *, num_outer_dims: Optional[int] = None,
+                 name: str = "value"):
+        self._spec = spec
+        self._num_outer_dims = num_outer_dims
+        self._name = name
+        self._num_leaves = len(tree.flatten(spec))
+        self._nested = tree.is_nested(spec)
+        self._known: dict = {}
+
+    def __call__(self, value: Nest, outer_shape: Optional[Sequence[Optional[int]]] = None
+                 ) -> Tuple[List[Any], OuterShape]:
+        """Checks `value`; returns its leaves (in the spec's order) and its outer dims.
+
+        Raises:
+          TypeError, ValueError: as `check_nest`, naming the nest path.
+        """
+        outer_key = None if outer_shape is None else tuple(outer_shape)
+        leaves = tree.flatten(value)
+        if len(leaves) == self._num_leaves and self._same_structure(value):
+            key = (outer_key,) + tuple(
+                (type(x), getattr(x, "dtype", None), getattr(x, "shape", None)) for x in leaves)
+            outer = self._known.get(key)
+            if outer is not None:
+                return leaves, outer
+        outer = check_nest(value, self._spec, num_outer_dims=self._num_outer_dims,
+                           outer_shape=outer_shape, name=self._name)
+        leaves = tree.flatten_up_to(self._spec, value, check_types=False)
+        if (len(self._known) < self._MAX_SIGNATURES and len(leaves) == self._num_leaves
+                and all(isinstance(x, _CACHEABLE_LEAVES) for x in leaves)
+                and len(tree.flatten(value)) == self._num_leaves):
+            key = (outer_key,) + tuple(
+                (type(x), getattr(x, "dtype", None), getattr(x, "shape", None)) for x in leaves)
+            self._known[key] = tuple(outer)
+        return leaves, tuple(outer)
+
+    def _same_structure(self, value: Nest) -> bool:
+        if not self._nested:
+            return not tree.is_nested(value)
+        # Exact container types only: the fast C++ comparison, which also
+        # compares dict keys. Other matches take the full check every time.
+        try:
+            tree.assert_same_structure(self._spec, value, check_types=True)
+        except (TypeError, ValueError):
+            return False
+        return True

@@ -627,3 +627,39 @@ def test_property_unknown_batch_in_tf_function_gives_none_dims(spec, seed, outer
 
     f(sample)
     assert results == [(None,) * len(outer)]
+
+
+def test_nest_checker_remembers_accepted_signatures_only():
+    spec = {"a": ArraySpec((2,), np.float32), "b": ArraySpec((), np.int32)}
+    checker = nest_utils.NestChecker(spec, num_outer_dims=1, name="items")
+    value = {"a": np.zeros((3, 2), np.float32), "b": np.zeros(3, np.int32)}
+    leaves, outer = checker(value)
+    assert outer == (3,) and leaves[0] is value["a"] and leaves[1] is value["b"]
+    assert checker(value)[1] == (3,)
+    with pytest.raises(TypeError, match="items at 'a': dtype mismatch"):
+        checker({"a": np.zeros((3, 2), np.float64), "b": np.zeros(3, np.int32)})
+    with pytest.raises(TypeError, match="items"):
+        checker({"a": np.zeros((3, 2), np.float32), "c": np.zeros(3, np.int32)})
+    with pytest.raises(ValueError, match="items at 'a': shape mismatch"):
+        checker({"a": np.zeros((3, 4), np.float32), "b": np.zeros(3, np.int32)})
+    with pytest.raises(ValueError, match="inconsistent outer"):
+        checker({"a": np.zeros((3, 2), np.float32), "b": np.zeros(4, np.int32)})
+    with pytest.raises(ValueError, match="expected 1 outer dim"):
+        checker({"a": np.zeros(2, np.float32), "b": np.int32(0)})
+
+
+def test_nest_checker_checks_the_given_outer_shape_per_call():
+    checker = nest_utils.NestChecker(ArraySpec((), np.float32), name="state")
+    checker(np.zeros(2, np.float32), outer_shape=(2,))
+    with pytest.raises(ValueError, match="state at '<root>'"):
+        checker(np.zeros(2, np.float32), outer_shape=(3,))
+
+
+@given(spec_strategies.spec_nests(), st.integers(0, 3))
+def test_nest_checker_agrees_with_check_nest(spec, batch):
+    value = array_spec.sample_spec_nest(spec, np.random.default_rng(0), outer_dims=(batch,))
+    checker = nest_utils.NestChecker(spec, num_outer_dims=1)
+    expected = check_nest(value, spec, num_outer_dims=1)
+    assert checker(value)[1] == expected
+    assert checker(value)[1] == expected
+    assert len(checker(value)[0]) == len(tree.flatten(spec))

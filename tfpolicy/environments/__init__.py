@@ -1,4 +1,4 @@
-"""Environments: the numpy `PyEnvironment` base, gymnasium wrapper, batching and wrappers.
+"""Environments: the numpy `PyEnvironment` base, gymnasium, batching, the TF view, wrappers.
 
 Both `from tfpolicy.environments import TimeLimit` and
 `from tfpolicy.environments import wrappers` work. Importing this package
@@ -11,14 +11,22 @@ True
 """
 
 from tfpolicy.environments import batched_py_environment
+from tfpolicy.environments import gymnasium_vector_environment
 from tfpolicy.environments import gymnasium_wrapper
+from tfpolicy.environments import parallel_py_environment
 from tfpolicy.environments import py_environment
+from tfpolicy.environments import tf_py_environment
 from tfpolicy.environments import wrappers
 from tfpolicy.environments.batched_py_environment import BatchedPyEnvironment
+from tfpolicy.environments.gymnasium_vector_environment import GymnasiumVectorEnvironment
+from tfpolicy.environments.gymnasium_vector_environment import load_vector
 from tfpolicy.environments.gymnasium_wrapper import GymnasiumEnvironment
 from tfpolicy.environments.gymnasium_wrapper import load
+from tfpolicy.environments.parallel_py_environment import ParallelPyEnvironment
+from tfpolicy.environments.py_environment import ActionChecker
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.environments.py_environment import check_action
+from tfpolicy.environments.tf_py_environment import TFPyEnvironment
 from tfpolicy.environments.wrappers import ActionClip
 from tfpolicy.environments.wrappers import ActionRepeat
 from tfpolicy.environments.wrappers import FlattenObservation
@@ -27,17 +35,25 @@ from tfpolicy.environments.wrappers import TimeLimit
 
 __all__ = [
     "batched_py_environment",
+    "gymnasium_vector_environment",
     "gymnasium_wrapper",
+    "parallel_py_environment",
     "py_environment",
+    "tf_py_environment",
     "wrappers",
+    "ActionChecker",
     "ActionClip",
     "ActionRepeat",
     "BatchedPyEnvironment",
     "FlattenObservation",
     "GymnasiumEnvironment",
+    "GymnasiumVectorEnvironment",
+    "ParallelPyEnvironment",
     "PyEnvironment",
     "PyEnvironmentBaseWrapper",
+    "TFPyEnvironment",
     "TimeLimit",
     "check_action",
     "load",
+    "load_vector",
 ]

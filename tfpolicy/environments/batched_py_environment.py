@@ -51,8 +51,10 @@ class BatchedPyEnvironment(PyEnvironment):
     `i` goes to environment `i`, which resets by itself after its LAST step.
     `close()` closes every environment.
 
-    This is the serial form of TF-Agents' `BatchedPyEnvironment`; running
-    the environments in parallel processes is not provided.
+    This is the serial form of TF-Agents' `BatchedPyEnvironment`; for
+    environments slow enough to run in worker processes use
+    `ParallelPyEnvironment`, and for gymnasium environments
+    `GymnasiumVectorEnvironment` (`load_vector`) steps faster.
 
     Args:
       envs: one or more unbatched `PyEnvironment`s with equal observation,
@@ -84,6 +86,7 @@ class BatchedPyEnvironment(PyEnvironment):
                     raise ValueError(
                         f"envs[{i}].{what}() differs from envs[0]'s: {mine!r} vs {theirs!r}")
         self._envs = envs
+        self._nested_action = tree.is_nested(first.action_spec())
 
     @property
     def envs(self) -> Sequence[PyEnvironment]:
@@ -111,9 +114,13 @@ class BatchedPyEnvironment(PyEnvironment):
         return _stack([env.reset() for env in self._envs])
 
     def _step(self, action: NestedArray) -> TimeStep:
-        return _stack([
-            env.step(tree.map_structure(lambda a, i=i: a[i], action))
-            for i, env in enumerate(self._envs)])
+        # The batched action was checked against the spec by `step`, so the
+        # entries skip the per-environment check.
+        if self._nested_action:
+            return _stack([
+                env._step_checked(tree.map_structure(lambda a, i=i: a[i], action))
+                for i, env in enumerate(self._envs)])
+        return _stack([env._step_checked(action[i]) for i, env in enumerate(self._envs)])
 
     def close(self) -> None:
         """Closes every environment."""
@@ -130,4 +137,20 @@ def _same_specs(a: NestedArraySpec, b: NestedArraySpec) -> bool:
 
 
 def _stack(time_steps: Sequence[TimeStep]) -> TimeStep:
-    return tree.map_structure(lambda *leaves: np.stack(leaves), *time_steps)
+    # np.array over a list of equally shaped arrays stacks them several
+    # times faster than np.stack does, which matters on every batched step.
+    def stack(*leaves: np.ndarray) -> np.ndarray:
+        return np.array(leaves)
+
+    observations = [t.observation for t in time_steps]
+    if tree.is_nested(observations[0]):
+        observation = tree.map_structure(stack, *observations)
+    else:
+        observation = np.array(observations)
+    rewards = [t.reward for t in time_steps]
+    reward = (tree.map_structure(stack, *rewards) if tree.is_nested(rewards[0])
+              else np.array(rewards))
+    return TimeStep(step_type=np.array([t.step_type for t in time_steps]),
+                    reward=reward,
+                    discount=np.array([t.discount for t in time_steps]),
+                    observation=observation)

@@ -70,6 +70,8 @@ class GymnasiumEnvironment(PyEnvironment):
         self._discount = np.float32(discount)
         self._observation_spec = spaces.from_space(env.observation_space, name="observation")
         self._action_spec = spaces.from_space(env.action_space, name="action")
+        self._nested_observation = tree.is_nested(self._observation_spec)
+        self._nested_action = tree.is_nested(self._action_spec)
         self._next_seed = seed
         self.last_info: Dict[str, Any] = {}
 
@@ -93,6 +95,8 @@ class GymnasiumEnvironment(PyEnvironment):
         self._next_seed = seed
 
     def _observation(self, observation: Any) -> NestedArray:
+        if not self._nested_observation:
+            return np.asarray(observation, dtype=self._observation_spec.dtype)
         return tree.map_structure_up_to(
             self._observation_spec,
             lambda spec, value: np.asarray(value, dtype=spec.dtype),
@@ -110,16 +114,23 @@ class GymnasiumEnvironment(PyEnvironment):
     def _step(self, action: NestedArray) -> TimeStep:
         # Scalars go to gymnasium as numpy scalars, which every space and
         # most envs' `if action == ...` code accept.
-        action = tree.map_structure(lambda a: a[()] if a.ndim == 0 else a, action)
+        if self._nested_action:
+            action = tree.map_structure(lambda a: a[()] if a.ndim == 0 else a, action)
+        elif action.ndim == 0:
+            action = action[()]
         observation, reward, terminated, truncated, info = self._env.step(action)
         self.last_info = info
-        observation = self._observation(observation)
-        reward = np.asarray(reward, np.float32)
+        # Built directly (not through ts_lib.transition) because this runs on
+        # every step and all fields are known to be unbatched numpy values.
         if terminated:
-            return ts_lib.termination(observation, reward, outer_dims=())
-        if truncated:
-            return ts_lib.truncation(observation, reward, self._discount, outer_dims=())
-        return ts_lib.transition(observation, reward, self._discount, outer_dims=())
+            step_type, discount = ts_lib.StepType.LAST, np.float32(0.0)
+        else:
+            step_type = ts_lib.StepType.LAST if truncated else ts_lib.StepType.MID
+            discount = self._discount
+        return TimeStep(step_type=np.array(step_type, np.int32),
+                        reward=np.array(reward, np.float32),
+                        discount=np.array(discount, np.float32),
+                        observation=self._observation(observation))
 
     def close(self) -> None:
         """Closes the gymnasium environment."""

@@ -32,14 +32,13 @@ import abc
 from typing import Any, Optional, Sequence
 
 import numpy as np
-import tree
 
 from specs import array_spec, nest_utils
 from specs._types import NestedArray, NestedArraySpec
 from tfpolicy.trajectories import time_step as ts_lib
 from tfpolicy.trajectories.time_step import TimeStep
 
-__all__ = ["PyEnvironment", "check_action"]
+__all__ = ["ActionChecker", "PyEnvironment", "check_action"]
 
 
 def check_action(action: NestedArray, spec: NestedArraySpec,
@@ -64,25 +63,55 @@ def check_action(action: NestedArray, spec: NestedArraySpec,
         `[minimum, maximum]` (NaN counts as outside); the message names the
         nest path, the spec and the offending values.
     """
-    outer_shape = tuple(outer_shape)
-    nest_utils.check_nest(action, spec, num_outer_dims=len(outer_shape),
-                          outer_shape=outer_shape, name="action")
-    leaves = tree.flatten_up_to(spec, action, check_types=False)
-    spec_leaves = nest_utils.flatten_with_paths(spec)
-    converted = []
-    for value, (path, leaf_spec) in zip(leaves, spec_leaves):
-        array = np.asarray(value, dtype=leaf_spec.dtype)
-        bounded = hasattr(leaf_spec, "minimum") and hasattr(leaf_spec, "maximum")
-        is_float = np.issubdtype(leaf_spec.dtype, np.floating)
-        if bounded and (check_float_bounds or not is_float):
-            inside = (array >= leaf_spec.minimum) & (array <= leaf_spec.maximum)
-            if not np.all(inside):
-                bad = np.atleast_1d(array)[np.atleast_1d(~inside)]
-                raise ValueError(
-                    f"action at '{path}': value(s) {bad.tolist()} outside the "
-                    f"bounds [minimum, maximum] of {leaf_spec!r}")
-        converted.append(array)
-    return tree.unflatten_as(spec, converted)
+    return ActionChecker(spec, outer_shape, check_float_bounds)(action)
+
+
+def _all_last(step_type: Any) -> bool:
+    """Whether every entry of a numpy step type is LAST (runs on every step)."""
+    if isinstance(step_type, (np.ndarray, np.generic)):
+        return bool((step_type == ts_lib.StepType.LAST).all())
+    return bool(np.all(np.equal(step_type, ts_lib.StepType.LAST)))
+
+
+class ActionChecker:
+    """`check_action` for one spec and outer shape, cheap to call every step.
+
+    Structure, dtypes and shapes are checked once per input signature (see
+    `specs.nest_utils.NestChecker`); the bounds of every bounded leaf are
+    checked on every call, since they depend on the values.
+
+    Args:
+      spec, outer_shape, check_float_bounds: as in `check_action`.
+    """
+
+    def __init__(self, spec: NestedArraySpec, outer_shape: Sequence[int] = (),
+                 check_float_bounds: bool = True):
+        self._outer_shape = tuple(outer_shape)
+        self._checker = nest_utils.NestChecker(spec, num_outer_dims=len(self._outer_shape),
+                                               name="action")
+        self._pack = nest_utils.packer(spec)
+        self._leaves = []
+        for path, leaf_spec in nest_utils.flatten_with_paths(spec):
+            bounded = hasattr(leaf_spec, "minimum") and hasattr(leaf_spec, "maximum")
+            is_float = np.issubdtype(leaf_spec.dtype, np.floating)
+            check = bounded and (check_float_bounds or not is_float)
+            self._leaves.append((path, leaf_spec, np.dtype(leaf_spec.dtype), check))
+
+    def __call__(self, action: NestedArray) -> NestedArray:
+        """The checked action, as numpy arrays of the spec's dtypes (see `check_action`)."""
+        values, _ = self._checker(action, self._outer_shape)
+        converted = []
+        for value, (path, leaf_spec, dtype, check) in zip(values, self._leaves):
+            array = np.asarray(value, dtype=dtype)
+            if check:
+                inside = (array >= leaf_spec.minimum) & (array <= leaf_spec.maximum)
+                if not inside.all():
+                    bad = np.atleast_1d(array)[np.atleast_1d(~inside)]
+                    raise ValueError(
+                        f"action at '{path}': value(s) {bad.tolist()} outside the "
+                        f"bounds [minimum, maximum] of {leaf_spec!r}")
+            converted.append(array)
+        return self._pack(converted)
 
 
 class PyEnvironment(abc.ABC):
@@ -106,6 +135,7 @@ class PyEnvironment(abc.ABC):
     def __init__(self, auto_reset: bool = True):
         self._auto_reset = bool(auto_reset)
         self._current_time_step: Optional[TimeStep] = None
+        self._action_checker: Optional[ActionChecker] = None
 
     # -- specs ------------------------------------------------------------
 
@@ -164,9 +194,12 @@ class PyEnvironment(abc.ABC):
           ValueError: wrong action shape, or values outside the spec's bounds.
           RuntimeError: a reset is needed and `auto_reset` is False.
         """
-        action = self._validate_action(action)
+        return self._step_checked(self._validate_action(action))
+
+    def _step_checked(self, action: NestedArray) -> TimeStep:
+        """`step` for an action already checked and converted (batching wrappers use it)."""
         current = self._current_time_step
-        if current is None or np.all(current.is_last()):
+        if current is None or _all_last(current.step_type):
             if not self._auto_reset:
                 when = "before the first reset" if current is None else "after the last step of an episode"
                 raise RuntimeError(
@@ -178,8 +211,10 @@ class PyEnvironment(abc.ABC):
 
     def _validate_action(self, action: NestedArray) -> NestedArray:
         """The action checked against `action_spec()` and converted to numpy."""
-        outer = (self.batch_size,) if self.batched else ()
-        return check_action(action, self.action_spec(), outer)
+        if self._action_checker is None:
+            outer = (self.batch_size,) if self.batched else ()
+            self._action_checker = ActionChecker(self.action_spec(), outer)
+        return self._action_checker(action)
 
     @abc.abstractmethod
     def _reset(self) -> TimeStep:

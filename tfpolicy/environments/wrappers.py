@@ -30,7 +30,7 @@ import tree
 
 from specs import array_spec, nest_utils
 from specs._types import NestedArray, NestedArraySpec
-from tfpolicy.environments.py_environment import PyEnvironment, check_action
+from tfpolicy.environments.py_environment import ActionChecker, PyEnvironment
 from tfpolicy.trajectories.time_step import StepType, TimeStep
 
 __all__ = [
@@ -250,8 +250,11 @@ class ActionClip(PyEnvironmentBaseWrapper):
     """
 
     def _validate_action(self, action: NestedArray) -> NestedArray:
-        outer = (self.batch_size,) if self.batched else ()
-        action = check_action(action, self.action_spec(), outer, check_float_bounds=False)
+        if self._action_checker is None:
+            outer = (self.batch_size,) if self.batched else ()
+            self._action_checker = ActionChecker(self.action_spec(), outer,
+                                                 check_float_bounds=False)
+        action = self._action_checker(action)
 
         def clip(spec: Any, value: np.ndarray) -> np.ndarray:
             if array_spec.is_bounded(spec) and np.issubdtype(spec.dtype, np.floating):

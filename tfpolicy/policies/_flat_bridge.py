@@ -84,8 +84,8 @@ class FlatBridge(PyPolicy):
             # `None` for an empty state, or a structure mismatch: the slow,
             # path-naming route decides which.
             raw = self._flatten_checked(time_step, policy_state)
-        elif self._validate_args:
-            tree.assert_same_structure(self._in_spec, inputs, check_types=False)
+        elif self._validate_args and not nest_utils.same_structure(self._in_spec, inputs):
+            raw = self._flatten_checked(time_step, policy_state)
         # Shapes and dtypes identify an input signature; a new one is checked
         # against the specs and picks its function.
         key = tuple((getattr(x, "dtype", type(x)), getattr(x, "shape", None)) for x in raw)

@@ -43,6 +43,18 @@ class _Specs:
         self.info = info
 
 
+class _Checkers:
+    __slots__ = ("time_step", "policy_state", "action", "state", "info")
+
+    def __init__(self, specs: _Specs):
+        checker = nest_utils.NestChecker
+        self.time_step = checker(specs.time_step, name="time_step")
+        self.policy_state = checker(specs.policy_state, name="policy_state")
+        self.action = checker(specs.action, name="action's action")
+        self.state = checker(specs.policy_state, name="action's policy_state")
+        self.info = checker(specs.info, name="action's info")
+
+
 class PyPolicy(SpecProperties, abc.ABC):
     """Base class of numpy policies.
 
@@ -87,15 +99,26 @@ class PyPolicy(SpecProperties, abc.ABC):
           TypeError, ValueError: with `validate_args`, on input or output that
             does not match its spec (the message names the nest path).
         """
-        outer = None
-        if self._validate_args:
-            outer = nest_utils.check_nest(time_step, self._specs.time_step, name="time_step")
-            nest_utils.check_nest(policy_state, self._specs.policy_state, outer_shape=outer,
-                                  name="policy_state")
+        if not self._validate_args:
+            return self._action(time_step, policy_state)
+        checkers = self._checkers()
+        _, outer = checkers.time_step(time_step)
+        checkers.policy_state(policy_state, outer)
         step = self._action(time_step, policy_state)
-        if self._validate_args:
-            check_policy_step(step, self.policy_step_spec, outer)
+        if not isinstance(step, PolicyStep):
+            raise TypeError(f"action must return a PolicyStep, got {type(step).__name__}")
+        checkers.action(step.action, outer)
+        checkers.state(step.state, outer)
+        checkers.info(step.info, outer)
         return step
+
+    def _checkers(self) -> "_Checkers":
+        # Built on first use: the checks of an input signature seen before
+        # cost a flatten per nest (see `nest_utils.NestChecker`).
+        checkers = getattr(self, "_checkers_cache", None)
+        if checkers is None:
+            checkers = self._checkers_cache = _Checkers(self._specs)
+        return checkers
 
     def get_initial_state(self, batch_size: Optional[int] = None) -> NestedArray:
         """The state to start episodes from, with outer dims `[batch_size]` (none if None)."""
@@ -108,14 +131,3 @@ class PyPolicy(SpecProperties, abc.ABC):
     def _get_initial_state(self, batch_size: Optional[int]) -> NestedArray:
         return array_spec.zero_spec_nest(self._specs.policy_state,
                                          () if batch_size is None else (batch_size,))
-
-
-def check_policy_step(step: PolicyStep, spec: PolicyStep, outer: Optional[tuple],
-                      what: str = "action") -> None:
-    """Checks a returned `PolicyStep` against its spec, with `outer` batch dims."""
-    if not isinstance(step, PolicyStep):
-        raise TypeError(f"{what} must return a PolicyStep, got {type(step).__name__}")
-    nest_utils.check_nest(step.action, spec.action, outer_shape=outer, name=f"{what}'s action")
-    nest_utils.check_nest(step.state, spec.state, outer_shape=outer, name=f"{what}'s policy_state")
-    nest_utils.check_nest(step.info, spec.info, outer_shape=outer, name=f"{what}'s info")
-

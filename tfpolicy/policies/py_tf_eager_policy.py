@@ -100,18 +100,43 @@ class PyTFEagerPolicy(FlatBridge):
         return fn
 
     def _compile(self, outer_rank: int) -> Callable:
-        signature = [
-            tf.TensorSpec([None] * outer_rank + s.shape.as_list(), s.dtype)
-            for s in tree.flatten(self._tensor_in_spec)
-        ]
+        in_specs = tree.flatten(self._tensor_in_spec)
+        signature = [tf.TensorSpec([None] * outer_rank + s.shape.as_list(), s.dtype)
+                     for s in in_specs]
         policy, in_spec = self._policy, self._tensor_in_spec
 
         def flat_action(*flat: tf.Tensor) -> List[tf.Tensor]:
             time_step, policy_state = tree.unflatten_as(in_spec, list(flat))
             return tree.flatten(policy.action(time_step, policy_state))
 
-        return tf.function(flat_action, input_signature=signature,
+        full = tf.function(flat_action, input_signature=signature,
                            autograph=False).get_concrete_function()
+        # Every argument of a concrete-function call costs tens of
+        # microseconds of conversion and binding, so inputs the graph never
+        # reads (the reward and discount of most policies, often the step
+        # type) are left out of the function that is called per step.
+        used = [i for i, placeholder in enumerate(full.graph.inputs[:len(in_specs)])
+                if placeholder.consumers()] or [0]
+        if len(used) == len(in_specs):
+            return full
+        first = used[0]
+
+        def pruned_action(*kept: tf.Tensor) -> List[tf.Tensor]:
+            flat: List[Any] = [None] * len(in_specs)
+            for i, value in zip(used, kept):
+                flat[i] = value
+            outer = tf.shape(kept[0])[:outer_rank]
+            for i, spec in enumerate(in_specs):
+                if flat[i] is None:  # never read: any value of the right shape will do
+                    inner = tf.constant(spec.shape.as_list(), tf.int32)
+                    flat[i] = tf.zeros(tf.concat([outer, inner], 0), spec.dtype)
+            return full(*flat)  # calls the traced graph: the policy is not traced again
+
+        pruned = tf.function(pruned_action, input_signature=[signature[i] for i in used],
+                             autograph=False).get_concrete_function()
+        if len(used) == 1:
+            return lambda *flat: pruned(flat[first])
+        return lambda *flat: pruned(*[flat[i] for i in used])
 
     def _eager(self, flat: Any, seed: Optional[int]) -> List[tf.Tensor]:
         time_step, policy_state = tree.unflatten_as(self._tensor_in_spec, list(flat))

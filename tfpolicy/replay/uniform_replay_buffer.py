@@ -61,6 +61,20 @@ def _check_num_steps(num_steps: Optional[int]) -> Optional[int]:
     return None if num_steps is None else _check_positive_int(num_steps, "num_steps")
 
 
+class _Compiled:
+    """The eager `add_batch` path: a cached checker and one concrete write function."""
+
+    __slots__ = ("checker", "write")
+
+    def __init__(self, buffer: "UniformReplayBuffer"):
+        self.checker = nest_utils.NestChecker(buffer.data_spec, name="items")
+        signature = [tf.TensorSpec([buffer.batch_size] + spec.shape.as_list(), spec.dtype)
+                     for spec in tree.flatten(buffer.data_spec)]
+        self.write = tf.function(lambda *leaves: buffer._write(list(leaves)),
+                                 input_signature=signature,
+                                 autograph=False).get_concrete_function()
+
+
 class UniformReplayBuffer(tf.Module):
     """A FIFO ring buffer of `[batch_size, capacity]` frames with uniform sampling.
 
@@ -99,6 +113,7 @@ class UniformReplayBuffer(tf.Module):
                 for path, spec in zip(paths, self._leaf_specs)]
             # Number of add_batch calls so far; the next frame gets this id.
             self._num_adds = tf.Variable(0, dtype=tf.int64, trainable=False, name="num_adds")
+        self._compiled: Optional[_Compiled] = None
 
     @property
     def data_spec(self) -> NestedSpec:
@@ -121,9 +136,15 @@ class UniformReplayBuffer(tf.Module):
     def add_batch(self, items: Nest) -> None:
         """Appends one frame to every row, overwriting the oldest when full.
 
+        Eagerly, the structure, dtypes and shapes are checked once per input
+        signature and the write is one call of a compiled function, so a
+        `PyDriver` can call this on every step (`observers=[buffer.add_batch]`).
+
         Args:
           items: a nest matching `data_spec` whose leaves have outer dim
-            `[batch_size]`; numpy arrays or tensors.
+            `[batch_size]`; numpy arrays or tensors. With `batch_size=1`
+            unbatched items (no outer dim, as an unbatched environment's
+            trajectories) are accepted too.
 
         Raises:
           TypeError: the structure or a leaf's dtype differs from `data_spec`
@@ -131,15 +152,40 @@ class UniformReplayBuffer(tf.Module):
           ValueError: a leaf's shape differs, or its outer dim is not
             `batch_size`.
         """
-        outer = nest_utils.check_nest(items, self._data_spec, num_outer_dims=1, name="items")
-        if self._leaf_specs and outer[0] is not None and outer[0] != self._batch_size:
+        if tf.inside_function():
+            outer = nest_utils.check_nest(items, self._data_spec, name="items")
+            leaves = tree.flatten_up_to(self._data_spec, items, check_types=False)
+            leaves = self._batched(leaves, outer, tf.expand_dims)
+            leaves = [tf.convert_to_tensor(v, dtype=s.dtype)
+                      for v, s in zip(leaves, self._leaf_specs)]
+            self._write(leaves, runtime_check=len(outer) == 1 and outer[0] is None)
+            return
+        if self._compiled is None:
+            self._compiled = _Compiled(self)
+        leaves, outer = self._compiled.checker(items)
+        leaves = self._batched(leaves, outer, lambda x, axis: np.expand_dims(np.asarray(x), axis))
+        self._compiled.write(*leaves)
+
+    def _batched(self, leaves: list, outer: tuple, expand: Any) -> list:
+        """The leaves with the outer dim `[batch_size]`, adding it to unbatched items."""
+        if not leaves:
+            return leaves
+        if outer == () and self._batch_size == 1:
+            return [expand(x, 0) for x in leaves]
+        if len(outer) != 1:
+            hint = ("; unbatched items are accepted only when batch_size=1"
+                    if outer == () else "")
+            raise ValueError(
+                f"UniformReplayBuffer.add_batch: items need one outer (batch) dim of size "
+                f"{self._batch_size}, got outer dims {tuple(outer)}{hint}")
+        if outer[0] is not None and outer[0] != self._batch_size:
             raise ValueError(f"UniformReplayBuffer.add_batch: items have batch size {outer[0]} "
                              f"but the buffer was built with batch_size={self._batch_size}")
-        leaves = [tf.convert_to_tensor(v, dtype=s.dtype)
-                  for v, s in zip(tree.flatten_up_to(self._data_spec, items, check_types=False),
-                                  self._leaf_specs)]
+        return leaves
+
+    def _write(self, leaves: list, runtime_check: bool = False) -> None:
         checks = []
-        if self._leaf_specs and outer[0] is None:
+        if leaves and runtime_check:
             checks.append(tf.debugging.assert_equal(
                 tf.shape(leaves[0], out_type=tf.int64)[0], tf.constant(self._batch_size, tf.int64),
                 message="UniformReplayBuffer.add_batch: items' batch size differs from batch_size"))

@@ -96,13 +96,19 @@ class TimeStep(NamedTuple):
 
 
 def _equal(step_type: Any, value: np.int32) -> Any:
-    if tf.is_tensor(step_type):
+    if not isinstance(step_type, (np.ndarray, np.generic)) and tf.is_tensor(step_type):
         return tf.equal(step_type, value)
     return np.asarray(np.equal(step_type, value))
 
 
+_NUMPY_LEAVES = (np.ndarray, np.generic, int, float, bool, type(None))
+
+
 def _contains_tensor(*nests: Nest) -> bool:
-    return any(tf.is_tensor(leaf) for nest in nests for leaf in tree.flatten(nest))
+    # The isinstance test first: tf.is_tensor is slow on numpy leaves, and
+    # numpy time steps are built on every environment step.
+    return any(not isinstance(leaf, _NUMPY_LEAVES) and tf.is_tensor(leaf)
+               for nest in nests for leaf in tree.flatten(nest))
 
 
 def _shape_of(x: Any, tensors: bool) -> Shape:

@@ -197,3 +197,17 @@ def test_public_names():
     for name in environments.__all__:
         assert hasattr(environments, name), name
     assert environments.PyEnvironment is PyEnvironment
+
+
+def test_action_checker_checks_bounds_on_every_call_after_caching():
+    checker = environments.ActionChecker(
+        {"a": BoundedArraySpec((), np.int64, 0, 2), "f": BoundedArraySpec((2,), np.float32, -1, 1)})
+    good = {"a": np.int64(1), "f": np.zeros(2, np.float32)}
+    assert checker(good)["a"] == 1
+    assert checker(good)["a"] == 1
+    with pytest.raises(ValueError, match=r"action at 'a': value\(s\) \[3\] outside"):
+        checker({"a": np.int64(3), "f": np.zeros(2, np.float32)})
+    with pytest.raises(ValueError, match=r"action at 'f': value\(s\) \[nan\] outside"):
+        checker({"a": np.int64(0), "f": np.array([0.0, np.nan], np.float32)})
+    with pytest.raises(TypeError, match="action at 'a': dtype mismatch"):
+        checker({"a": np.float32(1), "f": np.zeros(2, np.float32)})

@@ -157,3 +157,16 @@ def test_wraps_only_tf_policies():
 def test_wrapped_policy_property():
     tf_policy = Sign()
     assert PyTFEagerPolicy(tf_policy).wrapped_policy is tf_policy
+
+
+def test_renamed_observation_keys_are_rejected_after_a_good_call():
+    from tfpolicy.policies import FixedPolicy
+
+    obs_spec = {"a": TensorSpec((), tf.float32), "b": TensorSpec((), tf.float32)}
+    action_spec = BoundedTensorSpec((), tf.int64, 0, 1)
+    policy = PyTFEagerPolicy(FixedPolicy(np.int64(1), ts.time_step_spec(obs_spec), action_spec))
+    good = ts.restart({"a": np.float32(0), "b": np.float32(0)})
+    assert int(policy.action(good).action) == 1
+    renamed = ts.restart({"a": np.float32(0), "c": np.float32(0)})
+    with pytest.raises((TypeError, ValueError), match="time_step"):
+        policy.action(renamed)

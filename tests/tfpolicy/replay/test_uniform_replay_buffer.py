@@ -297,3 +297,50 @@ def test_module_tracks_storage_variables():
     buffer = UniformReplayBuffer(collections.OrderedDict(a=_SCALAR, b=_SCALAR), capacity=2)
     assert len(buffer.variables) == 3
     assert buffer.trainable_variables == ()
+
+
+def test_unbatched_items_are_accepted_when_batch_size_is_one():
+    buffer = UniformReplayBuffer({"x": ArraySpec((2,), np.float32)}, capacity=3)
+    buffer.add_batch({"x": np.array([1.0, 2.0], np.float32)})
+    buffer.add_batch({"x": np.array([[3.0, 4.0]], np.float32)})
+    np.testing.assert_array_equal(buffer.gather_all()["x"], [[[1.0, 2.0], [3.0, 4.0]]])
+
+    @tf.function
+    def add(x):
+        buffer.add_batch({"x": x})
+
+    add(tf.constant([5.0, 6.0]))
+    np.testing.assert_array_equal(buffer.gather_all()["x"][0, -1], [5.0, 6.0])
+
+
+def test_unbatched_items_are_rejected_when_batch_size_is_not_one():
+    buffer = UniformReplayBuffer(_trajectory_spec(), capacity=3, batch_size=2)
+    unbatched = tf.nest.map_structure(lambda x: x[0], _trajectory(0))
+    with pytest.raises(ValueError, match=r"outer dims \(\); unbatched items are accepted only "
+                                         r"when batch_size=1"):
+        buffer.add_batch(unbatched)
+    assert int(buffer.num_frames()) == 0
+
+
+def test_eager_checks_stay_on_after_a_signature_was_accepted():
+    buffer = UniformReplayBuffer(_trajectory_spec(), capacity=3, batch_size=2)
+    buffer.add_batch(_trajectory(0))
+    buffer.add_batch(_trajectory(1))
+    bad = _trajectory(2)._replace(
+        observation={"pos": np.zeros((2, 2), np.float64), "id": np.zeros(2, np.int32)})
+    with pytest.raises(TypeError, match="items at 'observation/pos': dtype mismatch"):
+        buffer.add_batch(bad)
+    renamed = _trajectory(2)._replace(
+        observation={"pos": np.zeros((2, 2), np.float32), "other": np.zeros(2, np.int32)})
+    with pytest.raises(TypeError, match="items"):
+        buffer.add_batch(renamed)
+    with pytest.raises(ValueError, match="batch size 3"):
+        buffer.add_batch(_trajectory(0, batch_size=3))
+    assert int(buffer.num_frames()) == 4
+
+
+def test_eager_add_accepts_tensors_and_numpy_alike():
+    buffer = UniformReplayBuffer(tf.TensorSpec((), tf.int32), capacity=4, batch_size=2)
+    buffer.add_batch(np.array([1, 2], np.int32))
+    buffer.add_batch(tf.constant([3, 4]))
+    np.testing.assert_array_equal(buffer.gather_all(), [[1, 3], [2, 4]])

@@ -1,0 +1,140 @@
+"""Small deterministic environments for the batching tests, importable by worker processes.
+
+Worker processes unpickle their constructors by module name, so these live in
+a plain module: the tests put this directory on `sys.path` and `import
+env_toys` (pytest's `--import-mode=importlib` leaves test directories off the
+path), and spawned workers inherit that `sys.path`.
+"""
+
+import os
+import threading
+from typing import Optional
+
+import numpy as np
+
+from specs import ArraySpec, BoundedArraySpec
+from tfpolicy.environments.py_environment import PyEnvironment
+from tfpolicy.trajectories import time_step as ts
+
+__all__ = ["Counter", "LockedError", "NestedCounter", "Unpicklable", "not_an_env"]
+
+
+class Counter(PyEnvironment):
+    """Terminates after `length` steps; observation = step count; reward = action + 1.
+
+    MID steps have discount 0.9, the terminating step 0. The observation is
+    `{"count": int32 t, "pair": float32 [t + offset, -t]}`, where `seed(s)`
+    sets `offset = s` from the next reset on.
+
+    Args:
+      length: the episode length in steps.
+      max_action: the action spec's maximum (to build envs with differing specs).
+      fail_at: raise `ValueError` instead of taking this step of an episode.
+      exit_at: kill the process (exit code 3) instead of taking this step.
+      close_marker: a file path written on `close()`.
+      fail_on_close: raise `OSError` from `close()`.
+    """
+
+    def __init__(self, length: int, max_action: int = 3, fail_at: Optional[int] = None,
+                 exit_at: Optional[int] = None, close_marker: Optional[str] = None,
+                 fail_on_close: bool = False):
+        super().__init__()
+        self.length = length
+        self.max_action = max_action
+        self.fail_at = fail_at
+        self.exit_at = exit_at
+        self.close_marker = close_marker
+        self.fail_on_close = fail_on_close
+        self.actions = []
+        self.offset = 0.0
+        self.next_offset = 0.0
+
+    def observation_spec(self):
+        return {"count": ArraySpec((), np.int32), "pair": ArraySpec((2,), np.float32)}
+
+    def action_spec(self):
+        return BoundedArraySpec((), np.int64, 0, self.max_action, name="action")
+
+    def _obs(self):
+        return {"count": np.int32(self.t),
+                "pair": np.array([self.t + self.offset, -self.t], np.float32)}
+
+    def _reset(self):
+        self.t = 0
+        self.offset = self.next_offset
+        return ts.restart(self._obs())
+
+    def _step(self, action):
+        if self.t + 1 == self.fail_at:
+            raise ValueError(f"scripted failure at step {self.fail_at}")
+        if self.t + 1 == self.exit_at:
+            os._exit(3)
+        self.actions.append(int(action))
+        self.t += 1
+        reward = np.float32(action + 1)
+        if self.t == self.length:
+            return ts.termination(self._obs(), reward)
+        return ts.transition(self._obs(), reward, discount=0.9)
+
+    def seed(self, seed: float) -> float:
+        self.next_offset = float(seed)
+        return seed
+
+    def close(self):
+        if self.close_marker is not None:
+            with open(self.close_marker, "a") as f:
+                f.write("closed\n")
+        if self.fail_on_close:
+            raise OSError("scripted failure in close")
+
+
+class NestedCounter(PyEnvironment):
+    """A nested action `{"a": int64 in [0, 2], "b": float32 [2] in [-1, 1]}`.
+
+    Truncates (LAST, discount kept at 1) after `length` steps; the observation
+    is the last action's `b` plus the step count; reward = a + b[0] - b[1].
+    """
+
+    def __init__(self, length: int):
+        super().__init__()
+        self.length = length
+
+    def observation_spec(self):
+        return ArraySpec((3,), np.float32, name="observation")
+
+    def action_spec(self):
+        return {"a": BoundedArraySpec((), np.int64, 0, 2, name="a"),
+                "b": BoundedArraySpec((2,), np.float32, -1.0, 1.0, name="b")}
+
+    def _reset(self):
+        self.t = 0
+        return ts.restart(np.zeros(3, np.float32))
+
+    def _step(self, action):
+        self.t += 1
+        b = action["b"]
+        observation = np.array([b[0], b[1], self.t], np.float32)
+        reward = np.float32(action["a"] + b[0] - b[1])
+        if self.t == self.length:
+            return ts.truncation(observation, reward, np.float32(1.0))
+        return ts.transition(observation, reward)
+
+
+class LockedError(Exception):
+    """An exception holding a lock: it cannot be pickled."""
+
+
+class Unpicklable(Counter):
+    """A `Counter` holding a lock: neither it nor `explode()`'s exception pickle."""
+
+    def __init__(self, length: int):
+        super().__init__(length)
+        self.lock = threading.Lock()
+
+    def explode(self):
+        raise LockedError(self.lock)
+
+
+def not_an_env() -> str:
+    """A constructor that returns no environment."""
+    return "not an environment"

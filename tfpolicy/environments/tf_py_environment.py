@@ -1,0 +1,344 @@
+"""`TFPyEnvironment`: a `PyEnvironment` presented as TensorFlow tensors.
+
+`reset()`, `step(action)` and `current_time_step()` return `TimeStep`s of
+tensors with an outer batch dim `[B]`, both eagerly and inside
+`tf.function`, so TF-side loops (the dynamic drivers, a compiled collect
+step) can step a numpy environment. An unbatched environment is presented
+with batch size 1: its time steps gain a leading dim of 1 and actions must
+carry one.
+
+Inside a graph the Python environment runs through `tf.numpy_function`,
+and every output gets the static shape `[B] + spec.shape`, so traced code
+knows its shapes. Eagerly it is called directly.
+
+Actions are checked against the action spec where they enter: structure,
+dtypes, inner shapes and a known batch dim when `step` is called (at trace
+time inside `tf.function`), with `TypeError`/`ValueError`s naming the nest
+path; bounds by the Python environment when the step runs. Eagerly that
+`ValueError` reaches the caller as it is; inside a graph TensorFlow reports
+it as an `InvalidArgumentError` whose message holds the original text (path,
+spec, offending values), and the dynamic drivers re-raise the original.
+
+>>> import numpy as np
+>>> from specs import ArraySpec, BoundedArraySpec
+>>> from tfpolicy.environments.py_environment import PyEnvironment
+>>> from tfpolicy.trajectories import time_step as ts
+>>> class Ones(PyEnvironment):
+...     def observation_spec(self):
+...         return ArraySpec((2,), np.float32, name="observation")
+...     def action_spec(self):
+...         return BoundedArraySpec((), np.int64, 0, 1, name="action")
+...     def _reset(self):
+...         return ts.restart(np.ones(2, np.float32))
+...     def _step(self, action):
+...         return ts.termination(np.ones(2, np.float32), reward=float(action))
+>>> env = TFPyEnvironment(Ones())
+>>> env.batch_size, env.reset().observation.shape
+(1, TensorShape([1, 2]))
+>>> step = tf.function(env.step)
+>>> next_step = step(tf.constant([1], tf.int64))
+>>> next_step.step_type.numpy(), next_step.reward.numpy()
+(array([2], dtype=int32), array([1.], dtype=float32))
+"""
+
+import concurrent.futures
+import functools
+import threading
+from typing import Any, Callable, List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tree
+
+from specs import nest_utils
+from specs import tensor_spec
+from specs._types import Nest, NestedTensor, NestedTensorSpec
+from tfpolicy.environments.py_environment import PyEnvironment
+from tfpolicy.trajectories.time_step import TimeStep
+
+__all__ = ["TFPyEnvironment"]
+
+
+class TFPyEnvironment:
+    """Wraps a `PyEnvironment` so it takes and returns tensors with a batch dim.
+
+    Specs (`time_step_spec()`, `action_spec()`, ...) are the environment's,
+    converted to `TensorSpec`s / `BoundedTensorSpec`s, without the batch
+    dim. `batched` is always True; `batch_size` is the environment's, or 1
+    for an unbatched one.
+
+    Time steps from the environment are converted to their specs' dtypes;
+    a leaf of the wrong shape raises `ValueError` naming its path.
+
+    The wrapper is a context manager: `with env:` closes it on exit.
+
+    Args:
+      py_env: the environment, batched or not.
+      check_dims: also assert, inside a graph, an action batch dim that is
+        unknown at trace time (a dim known when `step` is called is always
+        checked). Without it the Python environment checks that dim when
+        the step runs.
+      isolation: run every call into `py_env` on one dedicated thread, for
+        environments that must always be used from the thread that made
+        them (e.g. some renderers).
+
+    Raises:
+      TypeError: `py_env` is not a `PyEnvironment`.
+    """
+
+    def __init__(self, py_env: PyEnvironment, check_dims: bool = False,
+                 isolation: bool = False):
+        if not isinstance(py_env, PyEnvironment):
+            raise TypeError(f"TFPyEnvironment: py_env must be a PyEnvironment, got "
+                            f"{type(py_env).__name__}: {py_env!r}")
+        self._env = py_env
+        self._check_dims = bool(check_dims)
+        self._executor = (concurrent.futures.ThreadPoolExecutor(1, "TFPyEnvironment")
+                          if isolation else None)
+        self._call_py(self._read_specs)
+        self._lock = threading.Lock()
+        # The original exception of the last failed call from a graph, for
+        # `_reraise_py_error`; TensorFlow only passes its text on.
+        self._py_error: Optional[BaseException] = None
+
+    def _read_specs(self) -> None:
+        env = self._env
+        self._batch_dim = env.batch_size if env.batched else 1
+        self._time_step_spec = tensor_spec.from_spec(env.time_step_spec())
+        self._action_spec = tensor_spec.from_spec(env.action_spec())
+        self._unbatched = not env.batched
+        paths_and_specs = nest_utils.flatten_with_paths(self._time_step_spec)
+        self._time_step_paths = [path for path, _ in paths_and_specs]
+        self._time_step_specs = [spec for _, spec in paths_and_specs]
+        self._time_step_dtypes = [spec.dtype for spec in self._time_step_specs]
+        self._time_step_np_dtypes = [np.dtype(d.as_numpy_dtype) for d in self._time_step_dtypes]
+        self._time_step_shapes = [(self._batch_dim,) + tuple(spec.shape.as_list())
+                                  for spec in self._time_step_specs]
+        self._pack_time_step = nest_utils.packer(self._time_step_spec)
+        self._action_specs = tree.flatten(self._action_spec)
+        self._pack_action = nest_utils.packer(self._action_spec)
+
+    # -- specs and properties -----------------------------------------------
+
+    def time_step_spec(self) -> TimeStep:
+        """The `TimeStep` of `TensorSpec`s of one time step (no batch dim)."""
+        return self._time_step_spec
+
+    def action_spec(self) -> NestedTensorSpec:
+        """The nest of (bounded) `TensorSpec`s of one action (no batch dim)."""
+        return self._action_spec
+
+    def observation_spec(self) -> NestedTensorSpec:
+        """The nest of `TensorSpec`s of one observation (no batch dim)."""
+        return self._time_step_spec.observation
+
+    def reward_spec(self) -> NestedTensorSpec:
+        """The nest of `TensorSpec`s of one reward (no batch dim)."""
+        return self._time_step_spec.reward
+
+    @property
+    def batched(self) -> bool:
+        """Always True: time steps and actions carry an outer batch dim."""
+        return True
+
+    @property
+    def batch_size(self) -> int:
+        """The batch size `B`; 1 for a wrapped unbatched environment."""
+        return self._batch_dim
+
+    @property
+    def pyenv(self) -> PyEnvironment:
+        """The wrapped Python environment, as given."""
+        return self._env
+
+    # -- stepping --------------------------------------------------------------
+
+    def current_time_step(self) -> TimeStep:
+        """The environment's current time step, resetting it first if it has none.
+
+        Returns:
+          A `TimeStep` of tensors, each of shape `[B] + spec.shape`.
+        """
+        return self._run(self._py_current_time_step, [], "current_time_step")
+
+    def reset(self) -> TimeStep:
+        """Starts new episodes in every batch entry and returns their FIRST steps.
+
+        Returns:
+          A `TimeStep` of tensors, each of shape `[B] + spec.shape`.
+        """
+        return self._run(self._py_reset, [], "reset")
+
+    def step(self, action: NestedTensor) -> TimeStep:
+        """Applies a batch of actions and returns the next time steps.
+
+        Entries whose previous step was LAST start a new episode instead (the
+        environment's auto-reset) and return its FIRST step.
+
+        Args:
+          action: a nest matching `action_spec()`, each leaf of shape
+            `[B] + spec.shape`; tensors, numpy arrays or nested lists.
+
+        Returns:
+          A `TimeStep` of tensors, each of shape `[B] + spec.shape`.
+
+        Raises:
+          TypeError: the action's structure or a leaf's dtype differs from the
+            spec (the message names the nest path).
+          ValueError: a leaf's shape, or a known batch dim, is wrong; or,
+            eagerly, a value lies outside the spec's bounds. Inside a graph an
+            out-of-bounds value raises `tf.errors.InvalidArgumentError` with
+            the same message when the step runs.
+        """
+        leaves = self._check_action(action)
+        return self._run(self._py_step, leaves, "step")
+
+    # -- lifetime --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the Python environment (and the isolation thread, if any)."""
+        try:
+            self._call_py(self._env.close)
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+
+    def __enter__(self) -> "TFPyEnvironment":
+        return self
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _check_action(self, action: Nest) -> List[Any]:
+        """The action's leaves in spec order, checked statically, as spec-dtype values."""
+        outer = nest_utils.check_nest(action, self._action_spec, num_outer_dims=1, name="action")
+        leaves = tree.flatten_up_to(self._action_spec, action, check_types=False)
+        if outer and outer[0] is not None and outer[0] != self._batch_dim:
+            path, spec = nest_utils.flatten_with_paths(self._action_spec)[0]
+            raise ValueError(
+                f"action at '{path}': batch dim {outer[0]} differs from the environment's "
+                f"batch size {self._batch_dim}: expected {spec!r} with outer dims "
+                f"[{self._batch_dim}], got a value with shape {tuple(np.shape(leaves[0]))}")
+        leaves = [tf.convert_to_tensor(leaf, spec.dtype)
+                  for leaf, spec in zip(leaves, self._action_specs)]
+        if self._check_dims and outer and outer[0] is None and leaves:
+            check = tf.debugging.assert_equal(
+                tf.shape(leaves[0])[0], self._batch_dim,
+                message=f"TFPyEnvironment.step: the action's batch dim differs from the "
+                        f"environment's batch size {self._batch_dim}")
+            with tf.control_dependencies([check]):
+                leaves = [tf.identity(leaf) for leaf in leaves]
+        return leaves
+
+    def _run(self, py_fn: Callable[..., List[np.ndarray]], inputs: Sequence[Any],
+             name: str) -> TimeStep:
+        if tf.executing_eagerly():
+            outputs = self._call_py(py_fn, *[np.asarray(x) for x in inputs])
+            tensors = [tf.convert_to_tensor(o) for o in outputs]
+        else:
+            tensors = tf.numpy_function(functools.partial(self._call_recording, py_fn), list(inputs),
+                                        self._time_step_dtypes, stateful=True,
+                                        name=f"{name}_py_environment")
+            for tensor, shape in zip(tensors, self._time_step_shapes):
+                tensor.set_shape(shape)
+        return self._pack_time_step(tensors)
+
+    def _call_recording(self, py_fn: Callable[..., List[np.ndarray]],
+                        *args: np.ndarray) -> List[np.ndarray]:
+        """`py_fn(*args)` from a graph, keeping a copy of the exception if it fails."""
+        try:
+            return self._call_py(py_fn, *args)
+        except Exception as error:
+            self._py_error = error
+            raise
+
+    def _call_py(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._executor is None:
+            return fn(*args)
+        return self._executor.submit(fn, *args).result()
+
+    def _exclusive(self) -> threading.Lock:
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(
+                "TFPyEnvironment was called from two places at once; a Python environment "
+                "is not thread-safe, so order the calls (e.g. with control dependencies)")
+        return self._lock
+
+    def _py_current_time_step(self) -> List[np.ndarray]:
+        lock = self._exclusive()
+        try:
+            time_step = self._env.current_time_step()
+            if time_step is None:
+                time_step = self._env.reset()
+            return self._flatten_time_step(time_step)
+        finally:
+            lock.release()
+
+    def _py_reset(self) -> List[np.ndarray]:
+        lock = self._exclusive()
+        try:
+            return self._flatten_time_step(self._env.reset())
+        finally:
+            lock.release()
+
+    def _py_step(self, *flat_action: np.ndarray) -> List[np.ndarray]:
+        lock = self._exclusive()
+        try:
+            if self._unbatched:
+                for leaf in flat_action:
+                    if np.shape(leaf)[:1] != (1,):
+                        raise ValueError(
+                            f"action: the environment is unbatched (presented with batch size "
+                            f"1), but an action leaf has shape {np.shape(leaf)}")
+                flat_action = [leaf[0] for leaf in flat_action]
+            time_step = self._env.step(self._pack_action(list(flat_action)))
+            return self._flatten_time_step(time_step)
+        finally:
+            lock.release()
+
+    def _flatten_time_step(self, time_step: TimeStep) -> List[np.ndarray]:
+        """The time step's leaves as arrays of the spec's dtypes and `[B]`-batched shapes."""
+        leaves = tree.flatten(time_step)
+        if len(leaves) != len(self._time_step_specs):
+            nest_utils.assert_same_structure(time_step, self._time_step_spec,
+                                             f"{type(self._env).__name__}'s time step")
+            raise ValueError(
+                f"{type(self._env).__name__} returned a time step with {len(leaves)} leaves, "
+                f"but its time_step_spec() has {len(self._time_step_specs)}: {time_step!r}")
+        out = []
+        for i, leaf in enumerate(leaves):
+            array = np.asarray(leaf, self._time_step_np_dtypes[i])
+            expected = self._time_step_shapes[i][1:] if self._unbatched else self._time_step_shapes[i]
+            if array.shape != expected:
+                raise ValueError(
+                    f"{type(self._env).__name__} returned a time step whose leaf at "
+                    f"'{self._time_step_paths[i]}' has shape {array.shape}; expected shape "
+                    f"{expected} for {self._time_step_specs[i]!r}")
+            out.append(array[np.newaxis] if self._unbatched else array)
+        return out
+
+
+def _reraise_py_error(env: Any, error: BaseException) -> None:
+    """Raises the Python exception behind `error` if `env` recorded one, else nothing.
+
+    For callers that run a `TFPyEnvironment` inside a graph and catch
+    `tf.errors.OpError`: TensorFlow keeps only the text of an exception
+    raised in the Python environment (an action out of bounds, say), and
+    this raises the original `ValueError` or `TypeError` again, chained to
+    `error`. Does nothing for other environments or when nothing was
+    recorded.
+    """
+    original = getattr(env, "_py_error", None) if isinstance(env, TFPyEnvironment) else None
+    if original is None:
+        return
+    env._py_error = None
+    raise original from error
+
+
+def _clear_py_error(env: Any) -> None:
+    """Forgets a recorded Python exception of `env` (see `_reraise_py_error`)."""
+    if isinstance(env, TFPyEnvironment):
+        env._py_error = None
