@@ -17,6 +17,11 @@ Target: the driver's time per step stays below 1.5x the "raw env + raw
 policy" floor. Reference: RLlib reported 2,720 / 13,773 / 37,903 actions/s
 for a 64x64 MLP at vector widths 1 / 8 / 64 on one core.
 
+The same policy converted to LiteRT (`LitePyPolicy.from_policy`) runs the
+same driver loop at the same widths, against "raw env + raw LiteRT": the
+raw gymnasium loop with the network converted directly and called through
+bare interpreter calls (see `_floors.py`); no target.
+
 Replay: `UniformReplayBuffer.add_batch` of CartPole trajectories (numpy, as
 a `PyDriver` observer hands them) at batch 1 and 64, against a concrete
 function that assigns the same tensors into the same variables; and
@@ -47,7 +52,8 @@ from tfpolicy.policies import GreedyPolicy, PyTFEagerPolicy, QPolicy  # noqa: E4
 from tfpolicy.replay import UniformReplayBuffer  # noqa: E402
 from tfpolicy.trajectories import time_step as ts  # noqa: E402
 from tfpolicy.trajectories.trajectory import Trajectory  # noqa: E402
-from _timing import interleaved_medians  # noqa: E402  (benchmarks/ is on sys.path)
+from _floors import lite_argmax  # noqa: E402  (benchmarks/ is on sys.path)
+from _timing import interleaved_medians  # noqa: E402
 
 WIDTHS = (1, 8, 64)
 RLLIB_ACTIONS_PER_SECOND = {1: 2720, 8: 13773, 64: 37903}
@@ -117,6 +123,33 @@ def stepping_cases(width: int, steps: int, policy: GreedyPolicy, floor_fn: Calla
         Case(f"raw env + random, {width} env(s)", random_loop, steps * width, None, None, None),
         Case(floor, raw_policy_loop, steps * width, None, None, None),
         Case(f"PyDriver + PyTFEagerPolicy, {width} env(s)", drive, steps * width, floor, TARGET,
+             RLLIB_ACTIONS_PER_SECOND[width]),
+    ]
+
+
+def lite_stepping_cases(width: int, steps: int, policy: GreedyPolicy,
+                        q_network: QNetwork) -> List[Case]:
+    """The same loop with the policy on LiteRT, against raw gymnasium + the raw interpreter."""
+    from savers.lite_py_policy import LitePyPolicy
+
+    floor_call = lite_argmax(q_network, width)
+    raw_loop = _raw_loop(width, 400, steps, floor_call)
+    if width == 1:
+        env = load("CartPole-v1", seed=500)
+        py_policy = LitePyPolicy.from_policy(policy)
+    else:
+        env = load_vector("CartPole-v1", width, seed=500)
+        py_policy = LitePyPolicy.from_policy(policy, batch_time_steps=False)
+    driver = PyDriver(env, py_policy, observers=[], max_steps=steps * width)
+    state = {"time_step": None}
+
+    def drive() -> None:
+        state["time_step"], _ = driver.run(state["time_step"], ())
+
+    floor = f"raw env + raw LiteRT, {width} env(s)"
+    return [
+        Case(floor, raw_loop, steps * width, None, None, None),
+        Case(f"PyDriver + LitePyPolicy, {width} env(s)", drive, steps * width, floor, None,
              RLLIB_ACTIONS_PER_SECOND[width]),
     ]
 
@@ -206,6 +239,8 @@ def build_cases(steps: int, adds: int) -> List[Case]:
     cases = []
     for width in WIDTHS:
         cases += stepping_cases(width, max(1, steps // width), policy, floor_fn)
+    for width in WIDTHS:
+        cases += lite_stepping_cases(width, max(1, 8 * steps // width), policy, q_network)
     return cases + replay_cases(policy.collect_data_spec, adds)
 
 

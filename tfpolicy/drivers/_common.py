@@ -35,3 +35,44 @@ def check_compatible(policy_spec: Any, env_spec: Any, what: str, driver: str) ->
             raise ValueError(
                 f"{driver}: the policy's {what} at '{path}' is {p!r} but the environment's is "
                 f"{e!r}; they must agree in dtype and shape")
+
+
+class Driver:
+    """What every driver holds: the env, the policy and the observers, checked.
+
+    Args:
+      env, policy: already type-checked by the subclass; their time step and
+        action specs must agree in structure, dtype and shape.
+      observers, transition_observers: sequences of callables (or None).
+    """
+
+    def __init__(self, env: Any, policy: Any, observers: Optional[Sequence[Any]],
+                 transition_observers: Optional[Sequence[Any]]):
+        driver = type(self).__name__
+        check_compatible(policy.time_step_spec, env.time_step_spec(), "time_step_spec", driver)
+        check_compatible(policy.action_spec, env.action_spec(), "action_spec", driver)
+        self._env = env
+        self._policy = policy
+        self._observers = check_callables(observers, "observers", driver)
+        self._transition_observers = check_callables(transition_observers,
+                                                     "transition_observers", driver)
+
+    @property
+    def env(self) -> Any:
+        """The environment being stepped."""
+        return self._env
+
+    @property
+    def policy(self) -> Any:
+        """The policy choosing the actions."""
+        return self._policy
+
+    @property
+    def observers(self) -> Tuple[Any, ...]:
+        """The trajectory observers, in call order."""
+        return self._observers
+
+    @property
+    def transition_observers(self) -> Tuple[Any, ...]:
+        """The transition observers, in call order."""
+        return self._transition_observers

@@ -8,7 +8,7 @@ import tensorflow as tf
 import tree
 
 from specs._types import Nest, NestedTensor
-from tfpolicy.drivers._common import check_callables, check_compatible, check_count
+from tfpolicy.drivers._common import Driver, check_count
 from tfpolicy.environments import tf_py_environment
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.policies.tf_policy import TFPolicy
@@ -76,7 +76,7 @@ def as_tensors(nest: Nest) -> Nest:
     return tree.map_structure(tf.convert_to_tensor, nest)
 
 
-class TFDriver:
+class TFDriver(Driver):
     """What the dynamic drivers share: checks, one observed step, error surfacing."""
 
     def __init__(self, env: Any, policy: TFPolicy, observers: Optional[Sequence[Observer]],
@@ -93,33 +93,7 @@ class TFDriver:
         if not isinstance(policy, TFPolicy):
             raise TypeError(f"{driver}: policy must be a TFPolicy (run a PyPolicy with "
                             f"PyDriver), got {type(policy).__name__}")
-        check_compatible(policy.time_step_spec, env.time_step_spec(), "time_step_spec", driver)
-        check_compatible(policy.action_spec, env.action_spec(), "action_spec", driver)
-        self._env = env
-        self._policy = policy
-        self._observers = check_callables(observers, "observers", driver)
-        self._transition_observers = check_callables(transition_observers,
-                                                      "transition_observers", driver)
-
-    @property
-    def env(self) -> Any:
-        """The environment being stepped."""
-        return self._env
-
-    @property
-    def policy(self) -> TFPolicy:
-        """The policy choosing the actions."""
-        return self._policy
-
-    @property
-    def observers(self) -> Tuple[Observer, ...]:
-        """The trajectory observers, in call order."""
-        return self._observers
-
-    @property
-    def transition_observers(self) -> Tuple[TransitionObserver, ...]:
-        """The transition observers, in call order."""
-        return self._transition_observers
+        super().__init__(env, policy, observers, transition_observers)
 
     def _observed_step(self, time_step: TimeStep, policy_state: NestedTensor
                        ) -> Tuple[Trajectory, TimeStep, NestedTensor]:

@@ -40,7 +40,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tfpolicy.drivers._common import check_callables, check_compatible, check_count
+from tfpolicy.drivers._common import Driver, check_count
 from specs._types import NestedArray
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.policies.py_policy import PyPolicy
@@ -57,7 +57,7 @@ def _check_limit(value: Optional[int], name: str) -> Optional[int]:
     return None if value is None else check_count(value, name, "PyDriver")
 
 
-class PyDriver:
+class PyDriver(Driver):
     """Steps a `PyEnvironment` with a `PyPolicy`, handing each transition to observers.
 
     Args:
@@ -100,34 +100,8 @@ class PyDriver:
         if self._max_steps is None and self._max_episodes is None:
             raise ValueError("PyDriver: give max_steps, max_episodes or both; "
                              "with neither, run() would never return")
-        check_compatible(policy.time_step_spec, env.time_step_spec(), "time_step_spec", "PyDriver")
-        check_compatible(policy.action_spec, env.action_spec(), "action_spec", "PyDriver")
-        self._env = env
-        self._policy = policy
-        self._observers = check_callables(observers, "observers", "PyDriver")
-        self._transition_observers = check_callables(transition_observers,
-                                                     "transition_observers", "PyDriver")
+        super().__init__(env, policy, observers, transition_observers)
         self._end_episode_on_boundary = bool(end_episode_on_boundary)
-
-    @property
-    def env(self) -> PyEnvironment:
-        """The environment being stepped."""
-        return self._env
-
-    @property
-    def policy(self) -> PyPolicy:
-        """The policy choosing the actions."""
-        return self._policy
-
-    @property
-    def observers(self) -> Tuple[Observer, ...]:
-        """The trajectory observers, in call order."""
-        return self._observers
-
-    @property
-    def transition_observers(self) -> Tuple[TransitionObserver, ...]:
-        """The transition observers, in call order."""
-        return self._transition_observers
 
     def run(self, time_step: Optional[TimeStep] = None,
             policy_state: Optional[NestedArray] = None) -> Tuple[TimeStep, NestedArray]:
