@@ -6,13 +6,23 @@
 - `load(saved_model_dir, checkpoint_path=None)`, `load_specs`,
   `restore_checkpoint`: loading, with clear errors and no half-loading.
 - `SavedModelPyTFEagerPolicy(model_path)`: an export as a numpy `PyPolicy`.
+- `export_lite(policy, path)` / `convert_lite(policy)`: the policy as a LiteRT
+  (`.tflite`) model with its specs as JSON beside it, for devices and for
+  `LitePyPolicy`, the microsecond numpy policy (`LitePyPolicy.from_policy`).
 
 The package depends on `specs` and `tfpolicy`, never the other way round.
 """
 
+from savers import lite_export
+from savers import lite_py_policy
 from savers import policy_loader
 from savers import policy_saver
 from savers import saved_model_py_tf_eager_policy
+from savers.lite_export import LiteConversionError
+from savers.lite_export import LiteModel
+from savers.lite_export import convert_lite
+from savers.lite_export import export_lite
+from savers.lite_py_policy import LitePyPolicy
 from savers.policy_loader import PolicySpecs
 from savers.policy_loader import SignatureLeaf
 from savers.policy_loader import load
@@ -22,13 +32,20 @@ from savers.policy_saver import PolicySaver
 from savers.saved_model_py_tf_eager_policy import SavedModelPyTFEagerPolicy
 
 __all__ = [
+    "lite_export",
+    "lite_py_policy",
     "policy_loader",
     "policy_saver",
     "saved_model_py_tf_eager_policy",
+    "LiteConversionError",
+    "LiteModel",
+    "LitePyPolicy",
     "PolicySaver",
     "PolicySpecs",
     "SavedModelPyTFEagerPolicy",
     "SignatureLeaf",
+    "convert_lite",
+    "export_lite",
     "load",
     "load_specs",
     "restore_checkpoint",

@@ -60,6 +60,8 @@ PACKAGES = [
     "savers.policy_loader",
     "savers.saved_model_py_tf_eager_policy",
     "savers.cli",
+    "savers.lite_export",
+    "savers.lite_py_policy",
 ]
 
 

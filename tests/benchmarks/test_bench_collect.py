@@ -8,10 +8,12 @@ def test_bench_collect_reports_every_width_and_replay_case(capsys, load_benchmar
         assert f"PyDriver + PyTFEagerPolicy, {width} env(s)" in names
         assert f"raw env + raw policy, {width} env(s)" in names
         assert f"raw env + random, {width} env(s)" in names
+        assert f"PyDriver + LitePyPolicy, {width} env(s)" in names
+        assert f"raw env + raw LiteRT, {width} env(s)" in names
     assert {"add_batch, numpy, batch 1", "add_batch, numpy, batch 64",
             "as_dataset(64, num_steps=2)"} <= set(names)
     driver_rows = [row for row in rows if row["case"].startswith("PyDriver")]
-    assert [row["reference"] for row in driver_rows] == [2720, 13773, 37903]
+    assert [row["reference"] for row in driver_rows] == [2720, 13773, 37903] * 2
     assert all(row["per_second"] > 0 for row in rows)
     assert all(row["ratio"] > 0 for row in rows if row["ratio"] is not None)
     out = capsys.readouterr().out
