@@ -65,6 +65,7 @@ from savers._lite_runtime import read_model as _read_model
 from savers.lite_export import LiteModel
 from specs import nest_utils
 from specs._types import NestedArray
+from tfpolicy.policies._flat_bridge import bridge_outer
 from tfpolicy.policies.py_policy import PyPolicy
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.policy_step import PolicyStep
@@ -199,20 +200,8 @@ class LitePyPolicy(PyPolicy):
         outer = nest_utils.check_nest(time_step, self.time_step_spec, name="time_step")
         nest_utils.check_nest(policy_state, self.policy_state_spec, outer_shape=outer,
                               name="policy_state")
-        outer = tuple(outer)
-        name = type(self).__name__
-        if self._batch_time_steps:
-            if outer:
-                raise ValueError(
-                    f"{name}(batch_time_steps=True) takes unbatched time steps; got outer dims "
-                    f"{outer} (step_type shape {np.shape(time_step.step_type)}). Use "
-                    "batch_time_steps=False for batched input")
-            batch = 1
-        elif len(outer) != 1:
-            raise ValueError(f"{name}(batch_time_steps=False) takes time steps with one outer "
-                             f"(batch) dim; got outer dims {outer}")
-        else:
-            batch = int(outer[0])
+        (batch,) = bridge_outer(type(self).__name__, tuple(outer), self._batch_time_steps)
+        batch = int(batch)
         runner = self._runner(batch)
         raw = tree.flatten_up_to(self._in_spec, (time_step, policy_state), check_types=False)
         flat = [np.asarray(x, d) for x, d in zip(raw, self._np_dtypes)]

@@ -25,9 +25,30 @@ from tfpolicy.policies.py_policy import PyPolicy
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 
-__all__ = ["FlatBridge"]
+__all__ = ["FlatBridge", "bridge_outer"]
 
 FlatFunction = Callable[..., Sequence[Any]]
+
+
+def bridge_outer(name: str, outer: Tuple[Optional[int], ...],
+                 batch_time_steps: bool) -> Tuple[Optional[int], ...]:
+    """The outer dims a numpy bridge runs its model with: `(1,)` for an unbatched
+    caller (`batch_time_steps`), else the caller's single batch dim.
+
+    Raises:
+      ValueError: the time step's outer dims do not fit the convention.
+    """
+    if batch_time_steps:
+        if outer:
+            raise ValueError(
+                f"{name}(batch_time_steps=True) takes unbatched time steps; got outer dims "
+                f"{outer}. Use batch_time_steps=False for batched input")
+        return (1,)
+    if len(outer) != 1:
+        raise ValueError(
+            f"{name}(batch_time_steps=False) takes time steps with one outer (batch) dim; "
+            f"got outer dims {outer}")
+    return outer
 
 
 class FlatBridge(PyPolicy):
@@ -120,17 +141,6 @@ class FlatBridge(PyPolicy):
             outer = tuple(self._check_inputs(time_step, policy_state))
         else:
             outer = tuple(np.shape(time_step.step_type))
-        name = type(self).__name__
-        if self._batch_time_steps:
-            if outer:
-                raise ValueError(
-                    f"{name}(batch_time_steps=True) takes unbatched time steps; got outer dims "
-                    f"{outer} (step_type shape {np.shape(time_step.step_type)}). Use "
-                    "batch_time_steps=False for batched input")
-            outer = (1,)
-        elif len(outer) != 1:
-            raise ValueError(
-                f"{name}(batch_time_steps=False) takes time steps with one outer (batch) dim; "
-                f"got outer dims {outer}")
+        outer = bridge_outer(type(self).__name__, outer, self._batch_time_steps)
         self._check_outer(outer)
         return self._flat_function(len(outer))
