@@ -413,6 +413,12 @@ class NestChecker:
           TypeError, ValueError: as `check_nest`, naming the nest path.
         """
         outer_key = None if outer_shape is None else tuple(outer_shape)
+        if not self._nested and not tree.is_nested(value):  # one leaf: the common fast case
+            key = (outer_key, type(value), getattr(value, "dtype", None),
+                   getattr(value, "shape", None))
+            outer = self._known.get(key)
+            if outer is not None:
+                return [value], outer
         leaves = tree.flatten(value)
         if len(leaves) == self._num_leaves and self._same_structure(value):
             key = (outer_key,) + tuple(
@@ -426,8 +432,12 @@ class NestChecker:
         if (len(self._known) < self._MAX_SIGNATURES and len(leaves) == self._num_leaves
                 and all(isinstance(x, _CACHEABLE_LEAVES) for x in leaves)
                 and len(tree.flatten(value)) == self._num_leaves):
-            key = (outer_key,) + tuple(
-                (type(x), getattr(x, "dtype", None), getattr(x, "shape", None)) for x in leaves)
+            if not self._nested:
+                key = (outer_key, type(value), getattr(value, "dtype", None),
+                       getattr(value, "shape", None))
+            else:
+                key = (outer_key,) + tuple((type(x), getattr(x, "dtype", None),
+                                            getattr(x, "shape", None)) for x in leaves)
             self._known[key] = tuple(outer)
         return leaves, tuple(outer)
 

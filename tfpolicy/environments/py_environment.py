@@ -32,6 +32,7 @@ import abc
 from typing import Any, Optional, Sequence
 
 import numpy as np
+import tree
 
 from specs import array_spec, nest_utils
 from specs._types import NestedArray, NestedArraySpec
@@ -95,23 +96,39 @@ class ActionChecker:
             bounded = hasattr(leaf_spec, "minimum") and hasattr(leaf_spec, "maximum")
             is_float = np.issubdtype(leaf_spec.dtype, np.floating)
             check = bounded and (check_float_bounds or not is_float)
-            self._leaves.append((path, leaf_spec, np.dtype(leaf_spec.dtype), check))
+            # Uniform bounds as Python numbers: a scalar action (the common
+            # case) is then checked with two comparisons instead of ufuncs.
+            scalar_bounds = None
+            if check:
+                low, high = np.asarray(leaf_spec.minimum), np.asarray(leaf_spec.maximum)
+                if (low == low.flat[0]).all() and (high == high.flat[0]).all():
+                    scalar_bounds = (low.flat[0].item(), high.flat[0].item())
+            self._leaves.append((path, leaf_spec, np.dtype(leaf_spec.dtype), check, scalar_bounds))
+        self._single = len(self._leaves) == 1 and not tree.is_nested(spec)
 
     def __call__(self, action: NestedArray) -> NestedArray:
         """The checked action, as numpy arrays of the spec's dtypes (see `check_action`)."""
         values, _ = self._checker(action, self._outer_shape)
-        converted = []
-        for value, (path, leaf_spec, dtype, check) in zip(values, self._leaves):
-            array = np.asarray(value, dtype=dtype)
-            if check:
-                inside = (array >= leaf_spec.minimum) & (array <= leaf_spec.maximum)
-                if not inside.all():
-                    bad = np.atleast_1d(array)[np.atleast_1d(~inside)]
-                    raise ValueError(
-                        f"action at '{path}': value(s) {bad.tolist()} outside the "
-                        f"bounds [minimum, maximum] of {leaf_spec!r}")
-            converted.append(array)
-        return self._pack(converted)
+        converted = [self._checked_leaf(value, leaf) for value, leaf in zip(values, self._leaves)]
+        return converted[0] if self._single else self._pack(converted)
+
+    @staticmethod
+    def _checked_leaf(value: Any, leaf: tuple) -> np.ndarray:
+        path, leaf_spec, dtype, check, scalar_bounds = leaf
+        array = np.asarray(value, dtype=dtype)
+        if not check:
+            return array
+        if scalar_bounds is not None and array.ndim == 0:
+            low, high = scalar_bounds
+            if low <= array <= high:  # False for NaN, as it should be
+                return array
+        inside = (array >= leaf_spec.minimum) & (array <= leaf_spec.maximum)
+        if not inside.all():
+            bad = np.atleast_1d(array)[np.atleast_1d(~inside)]
+            raise ValueError(
+                f"action at '{path}': value(s) {bad.tolist()} outside the "
+                f"bounds [minimum, maximum] of {leaf_spec!r}")
+        return array
 
 
 class PyEnvironment(abc.ABC):

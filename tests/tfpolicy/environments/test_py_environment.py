@@ -211,3 +211,20 @@ def test_action_checker_checks_bounds_on_every_call_after_caching():
         checker({"a": np.int64(0), "f": np.array([0.0, np.nan], np.float32)})
     with pytest.raises(TypeError, match="action at 'a': dtype mismatch"):
         checker({"a": np.float32(1), "f": np.zeros(2, np.float32)})
+
+
+def test_action_checker_scalar_fast_path_keeps_every_check():
+    checker = environments.ActionChecker(BoundedArraySpec((), np.float32, -1.0, 2.0, "a"))
+    assert checker(np.float32(2.0)) == np.float32(2.0)
+    assert checker(np.float32(-1.0)) == np.float32(-1.0)
+    for bad in (np.float32(2.5), np.float32(-1.5), np.float32(np.nan), np.float32(np.inf)):
+        with pytest.raises(ValueError, match=r"action at '<root>': value\(s\) .* outside"):
+            checker(bad)
+    with pytest.raises(TypeError, match="dtype mismatch"):
+        checker(np.int64(1))
+    with pytest.raises(ValueError, match="shape mismatch|outer dim"):
+        checker(np.zeros(2, np.float32))
+    uneven = environments.ActionChecker(BoundedArraySpec((2,), np.int64, [0, 0], [1, 5]))
+    np.testing.assert_array_equal(uneven(np.array([1, 5])), [1, 5])
+    with pytest.raises(ValueError, match=r"value\(s\) \[2\]"):
+        uneven(np.array([2, 5]))
