@@ -1,5 +1,9 @@
 """The `tfpolicy` command line: `tfpolicy inspect PATH` describes an export in our terms.
 
+PATH is a SavedModel export directory (`PolicySaver.save`) or a LiteRT
+export's `.tflite` file (`export_lite`; its specs and signatures, read from
+the sidecar JSON).
+
 `saved_model_cli show` lists TensorFlow's view of a SavedModel (signature
 keys, `DT_FLOAT`, `(-1, 4)`); `tfpolicy inspect` lists what a user of the
 policy needs: the time step, action, state and info specs by nest path with
@@ -67,6 +71,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import tree
 
+from savers import _lite_report
 from savers import _spec_json
 from savers import policy_loader
 from savers.policy_saver import CHECKPOINT_FILE
@@ -308,10 +313,31 @@ def _variables_section(report: Dict[str, Any]) -> List[str]:
                            [(v["name"], v["dtype"], _shape(v["shape"])) for v in variables], "  ")
 
 
+def _format_lite_report(report: Dict[str, Any]) -> str:
+    batch = report["batch_size"]
+    header = _table(("LiteRT export", report["path"]), [
+        ("Format", f"{report['format']}, version {report['version']}"),
+        ("Policy", report["policy_class"]),
+        ("Batch size", "any" if batch is None else str(batch)),
+        ("Actions", "sampled in the model" if report["action_mode"] == "graph"
+         else str(report["action_mode"])),
+        ("Size", f"{report['size_bytes']:,} bytes, sha256 {report['sha256'][:16]}..."),
+    ], "")
+    signatures = _signature_section(report)
+    for name, entry in report["signatures"].items():
+        if entry["unused_inputs"]:
+            unused = ", ".join(leaf["name"] for leaf in entry["unused_inputs"])
+            signatures.append(f"  {name}: not model inputs (never read): {unused}")
+    sections = [header, _spec_section(report), signatures]
+    return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
+
+
 def format_report(report: Dict[str, Any]) -> str:
     """The readable text of an `inspect_export` report: aligned columns, one
     section each for the header, metadata, specs, signatures, distribution
-    and model variables."""
+    and model variables (a LiteRT report: header, specs and signatures)."""
+    if report.get("kind") == "litert":
+        return _format_lite_report(report)
     batch = report["batch_size"]
     train_step = report["train_step"]
     header = _table(("Export", report["path"]), [
@@ -334,7 +360,10 @@ def format_report(report: Dict[str, Any]) -> str:
 
 def _inspect(args: argparse.Namespace) -> int:
     try:
-        report = inspect_export(args.path, load_saved_model=not args.specs_only)
+        if _lite_report.is_lite_export(args.path):
+            report = _lite_report.inspect_lite(args.path, _spec_leaves, _SPEC_ROOTS)
+        else:
+            report = inspect_export(args.path, load_saved_model=not args.specs_only)
     except (OSError, ValueError) as e:
         print(f"tfpolicy inspect: error: {e}", file=sys.stderr)
         return _EXIT_NOT_AN_EXPORT
@@ -352,9 +381,11 @@ def _parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser(
         "inspect", help="print the specs, signatures, metadata and train step of an export",
         description="Print the specs, signatures, distribution parameters, model variables, "
-                    "metadata and train step of an export written by PolicySaver.save. "
+                    "metadata and train step of an export written by PolicySaver.save, or "
+                    "the specs and signatures of a .tflite file written by export_lite. "
                     "Exit status 2 if PATH is not an export.")
-    inspect.add_argument("path", metavar="PATH", help="the export directory")
+    inspect.add_argument("path", metavar="PATH",
+                         help="the export directory, or a LiteRT export's .tflite file")
     inspect.add_argument("--json", action="store_true", help="print the report as JSON")
     inspect.add_argument("--specs-only", action="store_true",
                          help="read policy_specs.json only, without loading the SavedModel "

@@ -314,3 +314,48 @@ def test_python_dash_m_runs_the_command_line(export):
     assert ["Train step", "42"] in _cells(_section(result.stdout, "Export"))
     assert ["lr", "float32", "[]", "variable", "0.25"] in _cells(
         _section(result.stdout, "Metadata"))
+
+
+@pytest.fixture(scope="module")
+def lite_file(tmp_path_factory) -> pathlib.Path:
+    from savers import export_lite
+    from tfpolicy.networks import QNetwork
+    from tfpolicy.policies import GreedyPolicy, QPolicy
+
+    observation = BoundedTensorSpec([4], tf.float32, -2.0, 2.0, "observation")
+    action = BoundedTensorSpec([], tf.int64, 0, 1, "action")
+    policy = GreedyPolicy(QPolicy(ts.time_step_spec(observation), action,
+                                  QNetwork(observation, action, fc_layer_params=(8,))))
+    path = tmp_path_factory.mktemp("cli_lite") / "greedy.tflite"
+    export_lite(policy, path, batch_size=None)
+    return path
+
+
+def test_inspect_a_lite_export_prints_header_specs_and_signatures(lite_file, capsys):
+    code, out, _ = _run(capsys, "inspect", str(lite_file))
+    assert code == 0
+    header = dict(_cells(_section(out, "LiteRT export"))[1:])
+    assert header["Policy"] == "GreedyPolicy" and header["Batch size"] == "any"
+    assert header["Actions"] == "sampled in the model"
+    assert header["Size"].endswith("...") and "bytes, sha256" in header["Size"]
+    specs = _section(out, "Specs")
+    assert ["observation", "float32", "[4]", "[-2.0, 2.0]", "observation"] in _cells(specs)
+    action = _signature(out, "action")
+    assert ["observation", "float32", "[None, 4]"] in _cells(action)
+    assert ["action", "int64", "[None]"] in _cells(action)
+    assert "action: not model inputs (never read): step_type, reward, discount" in out
+
+
+def test_inspect_a_lite_export_as_json(lite_file, capsys):
+    code, out, _ = _run(capsys, "inspect", "--json", str(lite_file))
+    report = json.loads(out)
+    assert code == 0 and report["kind"] == "litert" and report["batch_size"] is None
+    assert [leaf["name"] for leaf in report["signatures"]["action"]["inputs"]] == ["observation"]
+    assert report["size_bytes"] == lite_file.stat().st_size
+
+
+def test_inspect_a_lite_export_without_its_sidecar_exits_2(lite_file, tmp_path, capsys):
+    lonely = tmp_path / "lonely.tflite"
+    shutil.copy(lite_file, lonely)
+    code, _, err = _run(capsys, "inspect", str(lonely))
+    assert code == 2 and "lonely.tflite.json is missing" in err
