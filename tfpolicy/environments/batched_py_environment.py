@@ -31,7 +31,7 @@ array([0, 0], dtype=int32)
 (array([2, 1], dtype=int32), array([0, 2], dtype=int32))
 """
 
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import tree
@@ -40,7 +40,7 @@ from specs._types import NestedArray, NestedArraySpec
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories.time_step import TimeStep
 
-__all__ = ["BatchedPyEnvironment"]
+__all__ = ["BatchedPyEnvironment", "check_same_specs"]
 
 
 class BatchedPyEnvironment(PyEnvironment):
@@ -78,15 +78,10 @@ class BatchedPyEnvironment(PyEnvironment):
             if env.batched:
                 raise ValueError(f"envs[{i}] is batched (batch size {env.batch_size}); "
                                  "BatchedPyEnvironment takes unbatched environments")
-        first = envs[0]
-        for i, env in enumerate(envs[1:], start=1):
-            for what in ("observation_spec", "action_spec", "reward_spec"):
-                mine, theirs = getattr(env, what)(), getattr(first, what)()
-                if not _same_specs(mine, theirs):
-                    raise ValueError(
-                        f"envs[{i}].{what}() differs from envs[0]'s: {mine!r} vs {theirs!r}")
+        check_same_specs(envs, ("observation_spec", "action_spec", "reward_spec"),
+                         lambda i: f"envs[{i}]")
         self._envs = envs
-        self._nested_action = tree.is_nested(first.action_spec())
+        self._nested_action = tree.is_nested(envs[0].action_spec())
 
     @property
     def envs(self) -> Sequence[PyEnvironment]:
@@ -126,6 +121,19 @@ class BatchedPyEnvironment(PyEnvironment):
         """Closes every environment."""
         for env in self._envs:
             env.close()
+
+
+def check_same_specs(envs: Sequence[Any], methods: Sequence[str],
+                     describe: Callable[[int], str]) -> None:
+    """Raises ValueError naming the first environment whose specs (the results of
+    `methods`) differ from those of `envs[0]`; `describe(i)` names environment `i`."""
+    first = envs[0]
+    for i, env in enumerate(envs[1:], start=1):
+        for method in methods:
+            mine, theirs = getattr(env, method)(), getattr(first, method)()
+            if not _same_specs(mine, theirs):
+                raise ValueError(f"{describe(i)}.{method}() differs from {describe(0)}."
+                                 f"{method}(): {mine!r} vs {theirs!r}")
 
 
 def _same_specs(a: NestedArraySpec, b: NestedArraySpec) -> bool:

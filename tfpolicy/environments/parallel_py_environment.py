@@ -29,6 +29,7 @@ import tree
 
 from specs import nest_utils
 from specs._types import NestedArray, NestedArraySpec
+from tfpolicy.environments.batched_py_environment import check_same_specs
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -375,12 +376,8 @@ class ParallelPyEnvironment(PyEnvironment):
             for env in self._envs:
                 env.wait_start()
             first = self._envs[0]
-            for i, env in enumerate(self._envs[1:], start=1):
-                for what in ("observation_spec", "action_spec", "time_step_spec"):
-                    mine, theirs = getattr(env, what)(), getattr(first, what)()
-                    if mine != theirs:
-                        raise ValueError(f"worker {i} (env_constructors[{i}]) has a {what}() "
-                                         f"differing from worker 0's: {mine!r} vs {theirs!r}")
+            check_same_specs(self._envs, ("observation_spec", "action_spec", "time_step_spec"),
+                             lambda i: f"worker {i} (env_constructors[{i}])")
         except BaseException:
             self.close()
             raise
