@@ -12,3 +12,7 @@ NestedArraySpec = Union["ArraySpec", Sequence[Any], Mapping[str, Any]]  # noqa: 
 NestedSpec = Union[NestedTensorSpec, NestedArraySpec]
 NestedTensor = Union[tf.Tensor, Sequence[Any], Mapping[str, Any]]
 NestedArray = Union[np.ndarray, Sequence[Any], Mapping[str, Any]]
+
+# Leaf types known not to be tensors: checked with isinstance before the (slow)
+# tf.is_tensor on per-step paths.
+NUMPY_LEAF_TYPES = (np.ndarray, np.generic, int, float, bool)

@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 import tree
 
-from specs._types import Nest, NestedSpec
+from specs._types import NUMPY_LEAF_TYPES, Nest, NestedSpec
 from specs.array_spec import ArraySpec  # noqa: F401  (doctest namespace)
 
 __all__ = [
@@ -371,7 +371,6 @@ def same_structure(a: Nest, b: Nest) -> bool:
     return True
 
 
-_CACHEABLE_LEAVES = (np.ndarray, np.generic, int, float, bool)
 
 
 class NestChecker:
@@ -430,7 +429,7 @@ class NestChecker:
                            outer_shape=outer_shape, name=self._name)
         leaves = tree.flatten_up_to(self._spec, value, check_types=False)
         if (len(self._known) < self._MAX_SIGNATURES and len(leaves) == self._num_leaves
-                and all(isinstance(x, _CACHEABLE_LEAVES) for x in leaves)
+                and all(isinstance(x, NUMPY_LEAF_TYPES) for x in leaves)
                 and len(tree.flatten(value)) == self._num_leaves):
             if not self._nested:
                 key = (outer_key, type(value), getattr(value, "dtype", None),

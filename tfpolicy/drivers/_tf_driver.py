@@ -17,7 +17,7 @@ from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 from tfpolicy.trajectories.trajectory import Trajectory
 
-__all__ = ["TFDriver", "as_iterations", "as_tensors", "numpy_observer"]
+__all__ = ["TFDriver", "numpy_observer"]
 
 Observer = Callable[[Trajectory], Any]
 TransitionObserver = Callable[[Tuple[TimeStep, PolicyStep, TimeStep]], Any]
@@ -72,7 +72,7 @@ def _call_with_arrays(observer: Callable[[Nest], Any], structure: Nest,
     return []
 
 
-def as_tensors(nest: Nest) -> Nest:
+def _as_tensors(nest: Nest) -> Nest:
     return tree.map_structure(tf.convert_to_tensor, nest)
 
 
@@ -113,6 +113,13 @@ class TFDriver(Driver):
                 tf.identity, (next_time_step, action_step.state))
         return trajectory, next_time_step, next_state
 
+    def _run_inputs(self, time_step: Optional[TimeStep], policy_state: Optional[NestedTensor],
+                    maximum_iterations: Optional[int]) -> tuple:
+        """`run`'s arguments as the compiled loop takes them: tensors, or None."""
+        return (None if time_step is None else _as_tensors(time_step),
+                None if policy_state is None else _as_tensors(policy_state),
+                _as_iterations(maximum_iterations, type(self).__name__))
+
     def _initial_state(self, policy_state: Optional[NestedTensor]) -> NestedTensor:
         if policy_state is None:
             return self._policy.get_initial_state(self._env.batch_size)
@@ -129,7 +136,7 @@ class TFDriver(Driver):
             raise
 
 
-def as_iterations(maximum_iterations: Optional[int], driver: str) -> Optional[tf.Tensor]:
+def _as_iterations(maximum_iterations: Optional[int], driver: str) -> Optional[tf.Tensor]:
     if maximum_iterations is None:
         return None
     return tf.constant(check_count(maximum_iterations, "maximum_iterations", driver), tf.int32)

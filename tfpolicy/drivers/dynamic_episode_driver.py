@@ -46,8 +46,7 @@ import tensorflow as tf
 
 from specs._types import NestedTensor
 from tfpolicy.drivers._common import check_count
-from tfpolicy.drivers._tf_driver import (Observer, TFDriver, TransitionObserver, as_iterations,
-                                         as_tensors)
+from tfpolicy.drivers._tf_driver import Observer, TFDriver, TransitionObserver
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -119,9 +118,8 @@ class DynamicEpisodeDriver(TFDriver):
         name = type(self).__name__
         count = self._num_episodes if num_episodes is None else check_count(
             num_episodes, "num_episodes", name)
-        time_step = None if time_step is None else as_tensors(time_step)
-        policy_state = None if policy_state is None else as_tensors(policy_state)
-        iterations = as_iterations(maximum_iterations, name)
+        time_step, policy_state, iterations = self._run_inputs(time_step, policy_state,
+                                                               maximum_iterations)
         return self._call(self._run_fn, time_step, policy_state, tf.constant(count, tf.int32),
                           iterations)
 

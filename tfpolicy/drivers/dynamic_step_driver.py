@@ -60,8 +60,8 @@ import tensorflow as tf
 
 from specs._types import NestedTensor
 from tfpolicy.drivers._common import check_count
-from tfpolicy.drivers._tf_driver import (Observer, TFDriver, TransitionObserver, as_iterations,
-                                         as_tensors, numpy_observer)  # noqa: F401 (doctest)
+from tfpolicy.drivers._tf_driver import (Observer, TFDriver, TransitionObserver,
+                                         numpy_observer)  # noqa: F401 (doctest)
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -125,10 +125,8 @@ class DynamicStepDriver(TFDriver):
             environment (e.g. outside the action spec; the message names the
             path), or an input does not match its spec.
         """
-        time_step = None if time_step is None else as_tensors(time_step)
-        policy_state = None if policy_state is None else as_tensors(policy_state)
-        iterations = as_iterations(maximum_iterations, type(self).__name__)
-        return self._call(self._run_fn, time_step, policy_state, iterations)
+        return self._call(self._run_fn,
+                          *self._run_inputs(time_step, policy_state, maximum_iterations))
 
     def _run(self, time_step: Optional[TimeStep], policy_state: Optional[NestedTensor],
              maximum_iterations: Optional[tf.Tensor]) -> Tuple[TimeStep, NestedTensor]:

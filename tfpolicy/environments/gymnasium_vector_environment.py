@@ -33,10 +33,10 @@ import warnings
 from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Union
 
 import numpy as np
-import tree
 
 from specs import spaces
 from specs._types import NestedArray, NestedArraySpec
+from tfpolicy.environments import _gymnasium
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories import time_step as ts_lib
 from tfpolicy.trajectories.time_step import StepType, TimeStep
@@ -47,18 +47,6 @@ if TYPE_CHECKING:  # pragma: no cover - for annotations only
 __all__ = ["GymnasiumVectorEnvironment", "load_vector"]
 
 Seed = Optional[Union[int, Sequence[Optional[int]]]]
-
-_INSTALL_HINT = ('needs gymnasium, an optional dependency of tfpolicy: install it with '
-                 '`pip install "tfpolicy[gym]"`')
-
-
-def _import_gymnasium(what: str) -> Any:
-    try:
-        import gymnasium
-    except ImportError as e:
-        raise ImportError(f"{what} {_INSTALL_HINT}") from e
-    return gymnasium
-
 
 def _check_autoreset_mode(vector_env: Any, gymnasium: Any) -> None:
     modes = gymnasium.vector.AutoresetMode
@@ -112,21 +100,21 @@ class GymnasiumVectorEnvironment(PyEnvironment):
     def __init__(self, vector_env: "gymnasium.vector.VectorEnv", discount: float = 1.0,
                  seed: Seed = None):
         super().__init__(auto_reset=True)
-        gymnasium = _import_gymnasium("GymnasiumVectorEnvironment")
+        gymnasium = _gymnasium.import_gymnasium("GymnasiumVectorEnvironment")
         if not isinstance(vector_env, gymnasium.vector.VectorEnv):
             hint = (" (for a single gymnasium.Env use GymnasiumEnvironment)"
                     if isinstance(vector_env, gymnasium.Env) else "")
             raise TypeError(f"vector_env must be a gymnasium.vector.VectorEnv, e.g. from "
                             f"gymnasium.make_vec, got {type(vector_env).__name__}{hint}")
-        if not 0.0 <= float(discount) <= 1.0:
-            raise ValueError(f"discount must lie in [0, 1], got {discount!r}")
+        discount = _gymnasium.check_discount(discount)
         _check_autoreset_mode(vector_env, gymnasium)
         self._env = vector_env
         self._num_envs = int(vector_env.num_envs)
-        self._discount = np.float32(discount)
+        self._discount = discount
         self._observation_spec = spaces.from_space(vector_env.single_observation_space,
                                                    name="observation")
         self._action_spec = spaces.from_space(vector_env.single_action_space, name="action")
+        self._observation = _gymnasium.observation_converter(self._observation_spec)
         self._next_seed = seed
         self.last_info: Dict[str, Any] = {}
 
@@ -156,12 +144,6 @@ class GymnasiumVectorEnvironment(PyEnvironment):
     def seed(self, seed: Seed) -> None:
         """Makes the next reset (explicit, or when every entry ended) use `reset(seed=seed)`."""
         self._next_seed = seed
-
-    def _observation(self, observation: Any) -> NestedArray:
-        return tree.map_structure_up_to(
-            self._observation_spec,
-            lambda spec, value: np.asarray(value, dtype=spec.dtype),
-            self._observation_spec, observation)
 
     def _reset(self) -> TimeStep:
         if self._next_seed is None:
@@ -223,7 +205,7 @@ def load_vector(name: str, num_envs: int, vectorization_mode: str = "sync",
       ImportError: gymnasium is not installed.
       ValueError: `num_envs` below 1, or an unknown `vectorization_mode`.
     """
-    gymnasium = _import_gymnasium("load_vector()")
+    gymnasium = _gymnasium.import_gymnasium("load_vector()")
     if int(num_envs) < 1:
         raise ValueError(f"num_envs must be at least 1, got {num_envs!r}")
     if max_episode_steps is not None:

@@ -27,6 +27,7 @@ import tree
 
 from specs import spaces
 from specs._types import NestedArray, NestedArraySpec
+from tfpolicy.environments import _gymnasium
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories import time_step as ts_lib
 from tfpolicy.trajectories.time_step import TimeStep
@@ -64,13 +65,11 @@ class GymnasiumEnvironment(PyEnvironment):
     def __init__(self, env: "gymnasium.Env", discount: float = 1.0,
                  auto_reset: bool = True, seed: Optional[int] = None):
         super().__init__(auto_reset=auto_reset)
-        if not 0.0 <= float(discount) <= 1.0:
-            raise ValueError(f"discount must lie in [0, 1], got {discount!r}")
+        self._discount = _gymnasium.check_discount(discount)
         self._env = env
-        self._discount = np.float32(discount)
         self._observation_spec = spaces.from_space(env.observation_space, name="observation")
         self._action_spec = spaces.from_space(env.action_space, name="action")
-        self._nested_observation = tree.is_nested(self._observation_spec)
+        self._observation = _gymnasium.observation_converter(self._observation_spec)
         self._nested_action = tree.is_nested(self._action_spec)
         self._next_seed = seed
         self.last_info: Dict[str, Any] = {}
@@ -93,14 +92,6 @@ class GymnasiumEnvironment(PyEnvironment):
     def seed(self, seed: Optional[int]) -> None:
         """Makes the next reset (explicit or automatic) call `env.reset(seed=seed)`."""
         self._next_seed = seed
-
-    def _observation(self, observation: Any) -> NestedArray:
-        if not self._nested_observation:
-            return np.asarray(observation, dtype=self._observation_spec.dtype)
-        return tree.map_structure_up_to(
-            self._observation_spec,
-            lambda spec, value: np.asarray(value, dtype=spec.dtype),
-            self._observation_spec, observation)
 
     def _reset(self) -> TimeStep:
         if self._next_seed is None:
@@ -156,11 +147,6 @@ def load(name: str, discount: float = 1.0, max_episode_steps: Optional[int] = No
     Raises:
       ImportError: gymnasium is not installed.
     """
-    try:
-        import gymnasium
-    except ImportError as e:
-        raise ImportError(
-            "load() needs gymnasium, an optional dependency of tfpolicy: install it "
-            'with `pip install "tfpolicy[gym]"`') from e
+    gymnasium = _gymnasium.import_gymnasium("load()")
     env = gymnasium.make(name, max_episode_steps=max_episode_steps, **gym_kwargs)
     return GymnasiumEnvironment(env, discount=discount, seed=seed)

@@ -46,7 +46,11 @@ class PyEnvironmentBaseWrapper(PyEnvironment):
     """Forwards specs, `reset`, `step`, `close` and unknown attributes to `env`.
 
     The wrapper keeps its own auto-reset state, which mirrors the wrapped
-    env's since every step goes through the wrapper.
+    env's since every step goes through the wrapper. The wrapper's `step`
+    checks the action against its action spec (the wrapped env's), so the
+    wrapped env is stepped without checking it again; a wrapper that changes
+    the action spec converts the action and calls `self._env.step`, which
+    checks it.
 
     Args:
       env: the `PyEnvironment` to wrap.
@@ -91,7 +95,7 @@ class PyEnvironmentBaseWrapper(PyEnvironment):
         return self._env.reset()
 
     def _step(self, action: NestedArray) -> TimeStep:
-        return self._env.step(action)
+        return self._env._step_checked(action)
 
     def close(self) -> None:
         """Closes the wrapped environment."""
@@ -137,7 +141,7 @@ class TimeLimit(PyEnvironmentBaseWrapper):
         return self._env.reset()
 
     def _step(self, action: NestedArray) -> TimeStep:
-        time_step = self._env.step(action)
+        time_step = self._env._step_checked(action)
         self._num_steps += 1
         if self._num_steps >= self._duration and not time_step.is_last():
             time_step = time_step._replace(step_type=np.asarray(StepType.LAST))
@@ -167,12 +171,12 @@ class ActionRepeat(PyEnvironmentBaseWrapper):
         self._times = int(times)
 
     def _step(self, action: NestedArray) -> TimeStep:
-        time_step = self._env.step(action)
+        time_step = self._env._step_checked(action)
         total = time_step.reward
         for _ in range(self._times - 1):
             if time_step.is_last():
                 break
-            time_step = self._env.step(action)
+            time_step = self._env._step_checked(action)
             total = tree.map_structure(
                 lambda a, b: np.asarray(a + b, dtype=np.asarray(a).dtype), total, time_step.reward)
         return time_step._replace(reward=total)
@@ -235,15 +239,15 @@ class FlattenObservation(PyEnvironmentBaseWrapper):
         return self._flatten(self._env.reset())
 
     def _step(self, action: NestedArray) -> TimeStep:
-        return self._flatten(self._env.step(action))
+        return self._flatten(self._env._step_checked(action))
 
 
 class ActionClip(PyEnvironmentBaseWrapper):
     """Clips float actions into their spec's bounds before the wrapped env sees them.
 
-    Float leaves outside `[minimum, maximum]` are accepted and clipped
-    (NaN stays NaN and is then rejected by the wrapped env); integer leaves
-    are still checked strictly.
+    Float leaves outside `[minimum, maximum]` are accepted and clipped (NaN
+    stays NaN and is rejected, naming its path); integer leaves are still
+    checked strictly.
 
     Args:
       env: a `PyEnvironment`.
@@ -254,6 +258,8 @@ class ActionClip(PyEnvironmentBaseWrapper):
             outer = (self.batch_size,) if self.batched else ()
             self._action_checker = ActionChecker(self.action_spec(), outer,
                                                  check_float_bounds=False)
+            # After clipping only NaN can be out of bounds; this check names it.
+            self._clipped_checker = ActionChecker(self.action_spec(), outer)
         action = self._action_checker(action)
 
         def clip(spec: Any, value: np.ndarray) -> np.ndarray:
@@ -261,4 +267,5 @@ class ActionClip(PyEnvironmentBaseWrapper):
                 return np.clip(value, spec.minimum, spec.maximum).astype(spec.dtype)
             return value
 
-        return tree.map_structure_up_to(self.action_spec(), clip, self.action_spec(), action)
+        clipped = tree.map_structure_up_to(self.action_spec(), clip, self.action_spec(), action)
+        return self._clipped_checker(clipped)

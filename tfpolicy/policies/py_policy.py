@@ -84,6 +84,9 @@ class PyPolicy(SpecProperties, abc.ABC):
             tensor_spec.to_array_spec(policy_state_spec), tensor_spec.to_array_spec(info_spec))
         self._splitter = observation_and_action_constraint_splitter
         self._validate_args = validate_args
+        # The checks of an input signature seen before cost a flatten per nest
+        # (see `nest_utils.NestChecker`).
+        self._checkers = _Checkers(self._specs)
 
     def action(self, time_step: TimeStep, policy_state: NestedArray = ()) -> PolicyStep:
         """The action for a (batched or unbatched) numpy time step.
@@ -101,7 +104,7 @@ class PyPolicy(SpecProperties, abc.ABC):
         """
         if not self._validate_args:
             return self._action(time_step, policy_state)
-        checkers = self._checkers()
+        checkers = self._checkers
         _, outer = checkers.time_step(time_step)
         checkers.policy_state(policy_state, outer)
         step = self._action(time_step, policy_state)
@@ -111,14 +114,6 @@ class PyPolicy(SpecProperties, abc.ABC):
         checkers.state(step.state, outer)
         checkers.info(step.info, outer)
         return step
-
-    def _checkers(self) -> "_Checkers":
-        # Built on first use: the checks of an input signature seen before
-        # cost a flatten per nest (see `nest_utils.NestChecker`).
-        checkers = getattr(self, "_checkers_cache", None)
-        if checkers is None:
-            checkers = self._checkers_cache = _Checkers(self._specs)
-        return checkers
 
     def get_initial_state(self, batch_size: Optional[int] = None) -> NestedArray:
         """The state to start episodes from, with outer dims `[batch_size]` (none if None)."""

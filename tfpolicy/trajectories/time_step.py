@@ -30,7 +30,7 @@ import tree
 
 from specs import array_spec
 from specs import tensor_spec
-from specs._types import Nest, NestedSpec
+from specs._types import NUMPY_LEAF_TYPES, Nest, NestedSpec
 
 __all__ = [
     "StepType",
@@ -101,7 +101,7 @@ def _equal(step_type: Any, value: np.int32) -> Any:
     return np.asarray(np.equal(step_type, value))
 
 
-_NUMPY_LEAVES = (np.ndarray, np.generic, int, float, bool, type(None))
+_NUMPY_LEAVES = NUMPY_LEAF_TYPES + (type(None),)
 
 
 def _contains_tensor(*nests: Nest) -> bool:

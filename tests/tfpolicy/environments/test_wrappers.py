@@ -202,3 +202,17 @@ def test_action_clip_still_checks_integer_bounds():
     env.reset()
     with pytest.raises(ValueError, match=r"\[2\]"):
         env.step(2)
+
+
+def test_wrapped_env_does_not_check_the_action_again():
+    inner = Counter(length=5)
+    checks = []
+    original = inner._validate_action
+    inner._validate_action = lambda action: checks.append(action) or original(action)
+    env = ActionRepeat(TimeLimit(inner, duration=4), times=2)
+    env.reset()
+    env.step(np.int64(1))
+    env.step(np.int64(0))
+    assert checks == [] and len(inner.actions) == 4
+    with pytest.raises(ValueError, match=r"action at '<root>': value\(s\) \[2\] outside"):
+        env.step(np.int64(2))  # the outermost wrapper checks
