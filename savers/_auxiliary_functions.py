@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from savers import _nests
 from savers import _signatures
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
 from tfpolicy.policies.tf_policy import TFPolicy
 
 __all__ = ["add_initial_state", "add_train_step_and_metadata"]

@@ -25,11 +25,14 @@ import tree
 
 from savers import _nests
 from savers import _signatures
+from specs.nest_utils import nest_error_message
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories import policy_step as policy_step_lib
 from tfpolicy.trajectories.policy_step import PolicyStep
 
 __all__ = ["Unrepresentable", "distribution_parameters", "DistributionFunctions"]
+
+_WHAT = "the distribution of the action"
 
 tfd = tfp.distributions
 
@@ -54,8 +57,9 @@ def distribution_parameters(distribution: Any, path: str) -> Tuple[Dict[str, tf.
         ndims = tf.get_static_value(inner.reinterpreted_batch_ndims)
         if ndims is None:
             raise Unrepresentable(
-                f"the distribution of the action at '{path}' is an Independent whose "
-                "reinterpreted_batch_ndims is only known at run time")
+                nest_error_message(_WHAT, path,
+                                   "an Independent whose reinterpreted_batch_ndims is only "
+                                   "known at run time"))
         event_ndims += int(ndims)
         inner = inner.distribution
     full = lambda t: tf.broadcast_to(t, inner.batch_shape_tensor())  # noqa: E731
@@ -75,9 +79,10 @@ def distribution_parameters(distribution: Any, path: str) -> Tuple[Dict[str, tf.
         params = {"logits": inner.logits_parameter()}
         description = {"distribution": "Bernoulli"}
     else:
-        raise Unrepresentable(
-            f"the distribution of the action at '{path}' is a {type(inner).__name__}, which has "
-            f"no exported parameter form (exported: {_EXPORTED_DISTRIBUTIONS})")
+        raise Unrepresentable(nest_error_message(
+            _WHAT, path,
+            f"a {type(inner).__name__}, which has no exported parameter form "
+            f"(exported: {_EXPORTED_DISTRIBUTIONS})"))
     description["event_ndims"] = event_ndims
     return {k: tf.convert_to_tensor(v) for k, v in params.items()}, description
 

@@ -12,7 +12,9 @@ policy_specs.json (`"format": "tfpolicy.policy_export"`, version 1)::
                     "parameters": [{"name", "action_path", "parameter", "distribution",
                                     "event_ndims", "shift" (Categorical only)}]},
    "model_variables": [{"name", "shape", "dtype"}],
-   "metadata": {"names": [...], "variables": [names of variable-backed entries]}}
+   "metadata": {"names": [...], "variables": [names of variable-backed entries]},
+   "action_used_inputs": [positions in the action signature's inputs] (only when
+       the step leaves some inputs unread: the inputs of the `action_used` function)}
 
 A distribution parameter's "action_path" is '' for a single action leaf.
 
@@ -34,7 +36,7 @@ from typing import Any, Dict, List, Optional
 import tensorflow as tf
 
 from savers import _spec_json
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
 
 __all__ = [
     "SPECS_FILE",
@@ -79,9 +81,10 @@ def export_document(*, policy_class: str, batch_size: Optional[int],
                     distribution_note: Optional[str],
                     distribution_parameters: List[Dict[str, Any]],
                     model_variables: List[tf.Variable], metadata_names: List[str],
-                    metadata_variable_names: List[str]) -> Dict[str, Any]:
+                    metadata_variable_names: List[str],
+                    action_used_inputs: Optional[List[int]] = None) -> Dict[str, Any]:
     """The content of `policy_specs.json` (see the module docstring)."""
-    return {
+    document = {
         "format": EXPORT_FORMAT,
         "version": FORMAT_VERSION,
         "policy_class": policy_class,
@@ -99,6 +102,9 @@ def export_document(*, policy_class: str, batch_size: Optional[int],
         "metadata": {"names": metadata_names,
                      "variables": metadata_variable_names},
     }
+    if action_used_inputs is not None:
+        document["action_used_inputs"] = list(action_used_inputs)
+    return document
 
 
 def checkpoint_document(*, policy_class: str, model_variables: List[tf.Variable],

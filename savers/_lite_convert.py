@@ -5,7 +5,8 @@
 - `action`: a dict of named inputs -> a dict of named outputs (names from
   `savers._signatures`, nest paths). Inputs the traced graph never reads
   are left out (each costs a `set_tensor` per step in the runtime); they are
-  listed in `unused_inputs` and fed as zeros inside the function.
+  listed in `unused_inputs` and fed as zeros inside the function
+  (`tfpolicy.policies.input_pruning`; the policy is traced once).
 - `action_flat`: the same step with the kept inputs as positional arguments
   and the outputs as a list in output-leaf order, for the quick re-conversion
   of `LitePyPolicy.update_from_policy` (no SavedModel round trip).
@@ -36,6 +37,7 @@ import tree
 from savers import _nests
 from savers import _signatures
 from savers._signatures import FlatLeaf
+from tfpolicy.policies.input_pruning import prune_unused_inputs
 from tfpolicy.policies.tf_policy import TFPolicy
 
 __all__ = ["LiteConversionError", "LiteFunctions", "name_leaves", "leaf_pairs", "unsupported_ops", "convert_signatures",
@@ -103,8 +105,8 @@ class LiteFunctions:
             policy.info_spec, (batch_size,))
         self._in_spec = (policy.time_step_spec, policy.policy_state_spec)
         self._step_spec = policy.policy_step_spec
-        used = self._used_input_positions()
-        self._used_positions = used
+        self._step, used, _ = prune_unused_inputs(
+            self._flat_step, [leaf.spec for leaf in self.input_leaves], outer_rank=1)
         self.used_inputs = [self.input_leaves[i] for i in used]
         self.unused_inputs = [leaf for i, leaf in enumerate(self.input_leaves) if i not in used]
         self.action = tf.function(
@@ -126,39 +128,15 @@ class LiteFunctions:
         """`[action]`, plus `get_initial_state` for a policy with a state."""
         return [self.action] + ([self.get_initial_state] if self.get_initial_state else [])
 
-    def _used_input_positions(self) -> List[int]:
-        """Positions of the inputs the traced step reads (at least one, to carry the batch)."""
-        specs = [leaf.spec for leaf in self.input_leaves]
-
-        def probe(*flat: tf.Tensor) -> List[tf.Tensor]:
-            return self._step(list(flat))
-
-        graph = tf.function(probe, input_signature=specs,
-                            autograph=False).get_concrete_function().graph
-        used = [i for i, placeholder in enumerate(graph.inputs[:len(specs)])
-                if placeholder.consumers()]
-        return used or [0]
-
-    def _step(self, flat: List[tf.Tensor]) -> List[tf.Tensor]:
-        time_step, policy_state = tree.unflatten_as(self._in_spec, flat)
+    def _flat_step(self, *flat: tf.Tensor) -> List[tf.Tensor]:
+        time_step, policy_state = tree.unflatten_as(self._in_spec, list(flat))
         return _nests.flat_like(self._step_spec, self.policy.action(time_step, policy_state))
 
-    def _full_inputs(self, kept: Sequence[tf.Tensor]) -> List[tf.Tensor]:
-        flat: List[Any] = [None] * len(self.input_leaves)
-        for i, value in zip(self._used_positions, kept):
-            flat[i] = value
-        batch = tf.shape(kept[0])[:1]
-        for i, leaf in enumerate(self.input_leaves):
-            if flat[i] is None:  # never read: any value of the right shape will do
-                inner = tf.constant(leaf.spec.shape.as_list()[1:], tf.int32)
-                flat[i] = tf.zeros(tf.concat([batch, inner], 0), leaf.spec.dtype)
-        return flat
-
     def _flat_action(self, *kept: tf.Tensor) -> List[tf.Tensor]:
-        return [tf.identity(t) for t in self._step(self._full_inputs(kept))]
+        return [tf.identity(t) for t in self._step(*kept)]
 
     def _named_action(self, inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-        outputs = self._step(self._full_inputs([inputs[leaf.name] for leaf in self.used_inputs]))
+        outputs = self._step(*[inputs[leaf.name] for leaf in self.used_inputs])
         return {leaf.name: t for leaf, t in zip(self.output_leaves, outputs)}
 
     def _initial_state(self, batch_size: tf.Tensor) -> Dict[str, tf.Tensor]:

@@ -2,7 +2,7 @@
 `.tflite` file with its sidecar (both required, hashes checked), and the
 per-batch-size interpreter record.
 
->>> Runner(None, [(0, 3)], [5]).feeds
+>>> BatchInterpreter(None, [(0, 3)], [5]).feeds
 [(0, 3)]
 """
 
@@ -14,7 +14,7 @@ from typing import Any, List, Tuple, Union
 from savers import lite_export
 from savers.lite_export import LiteModel
 
-__all__ = ["interpreter_class", "read_model", "Runner"]
+__all__ = ["interpreter_class", "read_model", "BatchInterpreter"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 _INSTALL = 'LitePyPolicy needs the LiteRT runtime: pip install "tfpolicy[lite]"'
@@ -60,8 +60,9 @@ def read_model(model: Union[PathLike, LiteModel]) -> LiteModel:
     return LiteModel(flatbuffer, document)
 
 
-class Runner:
-    """One interpreter at one batch size: input indices in feed order, output indices."""
+class BatchInterpreter:
+    """One interpreter at one batch size: its `(input leaf position, tensor index)` feeds
+    and its output tensor indices, in output-leaf order."""
 
     def __init__(self, interpreter: Any, feeds: List[Tuple[int, int]], outputs: List[int]):
         self.interpreter = interpreter

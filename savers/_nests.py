@@ -1,10 +1,7 @@
-"""Nest helpers for the functions `PolicySaver` traces: batched signatures and
-leaves in a spec's flat order.
+"""Leaves of a value in a spec's flat order, for the functions `PolicySaver` traces.
 
 >>> import tensorflow as tf
 >>> spec = {"a": tf.TensorSpec([2], tf.float32), "b": tf.TensorSpec([], tf.int32)}
->>> batched(spec, (None,))["a"]
-TensorSpec(shape=(None, 2), dtype=tf.float32, name=None)
 >>> flat_like(spec, {"a": 1, "b": 2}), flat_like((), ())
 ([1, 2], [])
 >>> flat_like((spec["b"], ((),)), (5, ()))  # an empty part may differ in shape
@@ -12,20 +9,13 @@ TensorSpec(shape=(None, 2), dtype=tf.float32, name=None)
 """
 
 import collections.abc
-from typing import Any, List, Optional, Tuple
+from typing import Any, List
 
-import tensorflow as tf
 import tree
 
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
 
-__all__ = ["batched", "flat_like"]
-
-
-def batched(spec: NestedTensorSpec, outer: Tuple[Optional[int], ...]) -> NestedTensorSpec:
-    """Unnamed `tf.TensorSpec`s with the outer dims, for the nested functions' signatures."""
-    return tree.map_structure(
-        lambda s: tf.TensorSpec(list(outer) + s.shape.as_list(), s.dtype), spec)
+__all__ = ["flat_like"]
 
 
 def flat_like(spec: NestedTensorSpec, value: Any) -> List[Any]:

@@ -63,7 +63,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tu
 import tensorflow as tf
 import tree
 
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
 
 __all__ = [
     "FlatLeaf",

@@ -56,8 +56,9 @@ import numpy as np
 import tensorflow as tf
 
 from specs import tensor_spec
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
 from specs.array_spec import ArraySpec
+from specs.nest_utils import nest_error_message
 from tfpolicy.trajectories.policy_step import PolicyInfo, PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 from tfpolicy.trajectories.trajectory import Trajectory
@@ -68,15 +69,12 @@ _KNOWN_NAMEDTUPLES = (TimeStep, PolicyStep, PolicyInfo, Trajectory)
 _NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 _LEAF_KINDS = ("TensorSpec", "BoundedTensorSpec")
 _NEST_KINDS = ("dict", "list", "tuple", "namedtuple", "none")
+_SUPPORTED_LEAVES = "only TensorSpec, BoundedTensorSpec and array spec leaves are supported"
 _created_namedtuples: Dict[Tuple[str, Tuple[str, ...]], type] = {}
 
 
 class SpecJSONError(ValueError):
     """A JSON document that does not follow the schema (the message names the JSON path)."""
-
-
-def _path_str(path: Sequence[Any]) -> str:
-    return "/".join(str(p) for p in path) if path else "<root>"
 
 
 # ---- encoding --------------------------------------------------------------------------------
@@ -108,9 +106,8 @@ def _encode_leaf(spec: Any, path: Tuple[Any, ...]) -> Dict[str, Any]:
     if isinstance(spec, ArraySpec):
         spec = tensor_spec.from_spec(spec)
     if not isinstance(spec, tf.TensorSpec):
-        raise TypeError(
-            f"spec at '{_path_str(path)}' cannot be written to JSON: only TensorSpec, "
-            f"BoundedTensorSpec and array spec leaves are supported, got {spec!r}")
+        raise TypeError(nest_error_message(
+            "spec", path, f"cannot be written to JSON: {_SUPPORTED_LEAVES}, got {spec!r}"))
     shape = None if spec.shape.rank is None else spec.shape.as_list()
     node: Dict[str, Any] = {"kind": "TensorSpec", "shape": shape, "dtype": spec.dtype.name,
                             "name": spec.name}
@@ -128,8 +125,9 @@ def _encode(nest: Any, path: Tuple[Any, ...]) -> Dict[str, Any]:
         keys = list(nest)
         for k in keys:
             if not isinstance(k, (str, int)) or isinstance(k, bool):
-                raise TypeError(f"spec nest at '{_path_str(path)}' has the key {k!r}; only str "
-                                "and int dict keys can be written to JSON")
+                raise TypeError(nest_error_message(
+                    "spec nest", path,
+                    f"has the key {k!r}; only str and int dict keys can be written to JSON"))
         return {"kind": "dict", "keys": keys,
                 "values": [_encode(nest[k], path + (k,)) for k in keys]}
     if isinstance(nest, tuple) and hasattr(nest, "_fields"):
@@ -162,7 +160,7 @@ def encode(nest: NestedTensorSpec) -> Dict[str, Any]:
 
 
 def _fail(path: Sequence[Any], message: str) -> SpecJSONError:
-    return SpecJSONError(f"spec JSON at '{_path_str(path)}': {message}")
+    return SpecJSONError(nest_error_message("spec JSON", path, message))
 
 
 def _field(node: Dict[str, Any], key: str, path: Sequence[Any]) -> Any:

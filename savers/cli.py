@@ -75,7 +75,8 @@ from savers import _lite_report
 from savers import _spec_json
 from savers import policy_loader
 from savers.policy_saver import CHECKPOINT_FILE
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
+from specs import nest_utils
 
 __all__ = ["inspect_export", "format_report", "main"]
 
@@ -109,7 +110,7 @@ def _spec_leaves(nest: NestedTensorSpec, root: Tuple[str, ...]) -> List[Dict[str
     leaves = []
     for path, spec in tree.flatten_with_path(nest):
         node = _spec_json.encode(spec)
-        leaves.append({"path": "/".join([*root, *(str(p) for p in path)]) or "<root>",
+        leaves.append({"path": nest_utils.path_to_str((*root, *path)),
                        "name": node["name"], "dtype": node["dtype"], "shape": node["shape"],
                        "minimum": node.get("minimum"), "maximum": node.get("maximum")})
     return leaves

@@ -4,12 +4,12 @@ The per-step path for Python environment loops: the same specs, the same
 unbatched (`batch_time_steps=True`) and batched (`[B]`) conventions and the
 same path-named errors as `PyTFEagerPolicy`, at the cost of the LiteRT
 interpreter's `set_tensor`/`invoke`/`get_tensor` plus one flatten and one
-pack. Per step:
+pack. Per step (the step of every numpy bridge, `tfpolicy.policies.flat_bridge`):
 
-1. flatten `(time_step, policy_state)` (one dm-tree call; for a nested
-   observation spec also a structure comparison; nothing for a stateless
-   policy whose time step fields are single arrays: the `TimeStep` is the
-   flat list);
+1. flatten `(time_step, policy_state)` (a flattener built once for the
+   specs, which compares the structure too; nothing for a stateless policy
+   whose time step fields are single arrays: the `TimeStep` is the flat
+   list);
 2. copy the leaves the model reads into its input tensors (`set_tensor`,
    which itself rejects a dtype or shape other than the model's: such a
    call, and the first call, take the checked path: spec checks with
@@ -49,7 +49,7 @@ array(3, dtype=int32)
 """
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tree
@@ -59,26 +59,21 @@ from savers import _lite_convert
 from savers import _signatures
 from savers import _spec_json
 from savers import lite_export
-from savers._lite_runtime import Runner as _Runner
+from savers._lite_runtime import BatchInterpreter as _BatchInterpreter
 from savers._lite_runtime import interpreter_class as _interpreter_class
 from savers._lite_runtime import read_model as _read_model
 from savers.lite_export import LiteModel
-from specs import nest_utils
-from specs._types import NestedArray
-from tfpolicy.policies._flat_bridge import bridge_outer
-from tfpolicy.policies.py_policy import PyPolicy
+from specs import NestedArray
+from tfpolicy.policies.flat_bridge import FlatBridge, NewInputSignature, Runner
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.policy_step import PolicyStep
-from tfpolicy.trajectories.time_step import TimeStep
 
 __all__ = ["LitePyPolicy"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-# set_tensor's complaint about a new dtype or shape, or a leaf that is not an array.
-_NEW_SIGNATURE = (ValueError, TypeError, IndexError)
 
 
-class LitePyPolicy(PyPolicy):
+class LitePyPolicy(FlatBridge):
     """Runs a LiteRT policy model on numpy inputs and returns numpy outputs.
 
     Args:
@@ -93,6 +88,10 @@ class LitePyPolicy(PyPolicy):
       FileNotFoundError, ValueError: a missing, foreign or mismatched sidecar.
     """
 
+    # set_tensor's complaint about a new dtype, shape or batch size, or a leaf
+    # that is not an array.
+    _new_signature_errors = (NewInputSignature, ValueError, TypeError, LookupError)
+
     def __init__(self, model: Union[PathLike, LiteModel], batch_time_steps: bool = True,
                  num_threads: Optional[int] = None):
         self._interpreter_cls = _interpreter_class()
@@ -100,17 +99,10 @@ class LitePyPolicy(PyPolicy):
         document = model.document
         specs = [_spec_json.decode(document[key]) for key in
                  ("time_step_spec", "action_spec", "policy_state_spec", "info_spec")]
-        super().__init__(*specs, validate_args=True)
+        super().__init__(*specs, validate_args=True, batch_time_steps=bool(batch_time_steps))
         self._model = model
-        self._batch_time_steps = bool(batch_time_steps)
         self._num_threads = num_threads
         self._fixed_batch = document.get("batch_size")
-        self._in_spec = (self.time_step_spec, self.policy_state_spec)
-        self._num_in = len(tree.flatten(self._in_spec))
-        self._np_dtypes = [np.dtype(s.dtype) for s in tree.flatten(self._in_spec)]
-        self._nested_observation = tree.is_nested(self.time_step_spec.observation)
-        self._plain = (self._num_in == len(TimeStep._fields)
-                       and not tree.flatten(self.policy_state_spec))
         inputs, _, _ = _lite_convert.name_leaves(specs[0], specs[2], specs[1], specs[3], (None,))
         positions = {leaf.name: i for i, leaf in enumerate(inputs)}
         action_signature = document["signatures"]["action"]
@@ -120,12 +112,10 @@ class LitePyPolicy(PyPolicy):
         self._state_names = [leaf["name"] for leaf in
                              document["signatures"].get("get_initial_state", {}).get(
                                  "outputs", [])]
-        self._pack = nest_utils.packer(self.policy_step_spec)
         self._flatbuffer = model.flatbuffer
         self._flat_outputs = False  # True after update_from_policy (outputs named by op)
         self._flat_output_names: List[str] = []
-        self._runners: Dict[int, _Runner] = {}
-        self._fast: Optional[Callable[[List[Any]], PolicyStep]] = None
+        self._interpreters: Dict[int, _BatchInterpreter] = {}
         self._initial_state_runner: Any = None
         self._functions: Optional[_lite_convert.LiteFunctions] = None
         self._source: Optional[TFPolicy] = None
@@ -161,112 +151,53 @@ class LitePyPolicy(PyPolicy):
 
     # ---- stepping -------------------------------------------------------------------------------
 
-    def action(self, time_step: TimeStep, policy_state: NestedArray = ()) -> PolicyStep:
-        """The action for a numpy time step (unbatched when `batch_time_steps`, else `[B]`).
-
-        Args:
-          time_step: a `TimeStep` of arrays; unbatched, or `[B]` leaves.
-          policy_state: the state from the previous step, with the same outer dims.
-
-        Returns:
-          `PolicyStep` of numpy arrays (fresh copies), with the time step's outer dims.
-
-        Raises:
-          TypeError, ValueError: inputs that do not match the specs, naming the nest path,
-            or a batch size a fixed-batch model does not take.
-        """
-        fast = self._fast
-        if (fast is not None and self._plain and type(time_step) is TimeStep
-                and type(policy_state) is tuple and not policy_state):
-            # Flat time step leaves and no state: the TimeStep is the flat list.
-            try:
-                return fast(time_step)
-            except _NEW_SIGNATURE:
-                return self._checked_action(time_step, policy_state)
-        raw = tree.flatten((time_step, policy_state))
-        if fast is not None and len(raw) == self._num_in and not (
-                self._nested_observation and not nest_utils.same_structure(
-                    self._in_spec, (time_step, policy_state))):
-            try:
-                return fast(raw)
-            except _NEW_SIGNATURE:
-                pass  # a new dtype, shape or batch size: the checked path decides
-        return self._checked_action(time_step, policy_state)
-
-    def _action(self, time_step: TimeStep, policy_state: NestedArray) -> PolicyStep:
-        return self.action(time_step, policy_state)
-
-    def _checked_action(self, time_step: TimeStep, policy_state: NestedArray) -> PolicyStep:
-        outer = nest_utils.check_nest(time_step, self.time_step_spec, name="time_step")
-        nest_utils.check_nest(policy_state, self.policy_state_spec, outer_shape=outer,
-                              name="policy_state")
-        (batch,) = bridge_outer(type(self).__name__, tuple(outer), self._batch_time_steps)
-        batch = int(batch)
-        runner = self._runner(batch)
-        raw = tree.flatten_up_to(self._in_spec, (time_step, policy_state), check_types=False)
-        flat = [np.asarray(x, d) for x, d in zip(raw, self._np_dtypes)]
-        if self._batch_time_steps:
-            flat = [x[None] for x in flat]
-        for (_, index), position in zip(runner.feeds, self._feed_positions):
-            runner.interpreter.set_tensor(index, np.ascontiguousarray(flat[position]))
-        runner.interpreter.invoke()
-        self._fast = self._make_fast(runner)
-        return self._outputs(runner)
-
-    def _outputs(self, runner: _Runner) -> PolicyStep:
-        get = runner.interpreter.get_tensor
-        if self._batch_time_steps:
-            return self._pack([get(i)[0, ...] for i in runner.outputs])
-        return self._pack([get(i) for i in runner.outputs])
-
-    def _make_fast(self, runner: _Runner) -> Callable[[List[Any]], PolicyStep]:
-        """The per-step function for inputs like the last checked ones."""
-        interpreter, pack = runner.interpreter, self._pack
+    def _runner_for(self, outer: Tuple[int, ...], leaves: Sequence[Any]) -> Runner:
+        """Copies the leaves the model reads into the interpreter of this batch size, invokes
+        it and copies the outputs out; `set_tensor` rejects leaves of another signature."""
+        (batch,) = outer
+        sized = self._interpreter(int(batch))
+        interpreter, pack = sized.interpreter, self._pack
         set_tensor, invoke, get = interpreter.set_tensor, interpreter.invoke, interpreter.get_tensor
-        feeds, outputs = runner.feeds, runner.outputs
+        feeds, outputs = sized.feeds, sized.outputs
         if self._batch_time_steps:
             if len(feeds) == 1 and len(outputs) == 1:
                 (position, index), = feeds
                 out, = outputs
 
-                def fast_one(raw: List[Any]) -> PolicyStep:
-                    set_tensor(index, raw[position][None])
+                def run_one(leaves: Sequence[Any]) -> PolicyStep:
+                    set_tensor(index, leaves[position][None])
                     invoke()
                     return pack([get(out)[0, ...]])
 
-                return fast_one
+                return run_one
 
-            def fast_unbatched(raw: List[Any]) -> PolicyStep:
+            def run_unbatched(leaves: Sequence[Any]) -> PolicyStep:
                 for position, index in feeds:
-                    set_tensor(index, raw[position][None])
+                    set_tensor(index, leaves[position][None])
                 invoke()
                 return pack([get(i)[0, ...] for i in outputs])
 
-            return fast_unbatched
+            return run_unbatched
 
-        def fast_batched(raw: List[Any]) -> PolicyStep:
+        def run_batched(leaves: Sequence[Any]) -> PolicyStep:
             for position, index in feeds:
-                set_tensor(index, raw[position])
+                set_tensor(index, leaves[position])
             invoke()
             return pack([get(i) for i in outputs])
 
-        return fast_batched
+        return run_batched
 
     # ---- interpreters -----------------------------------------------------------------------------
 
     def _new_interpreter(self) -> Any:
         return self._interpreter_cls(model_content=self._flatbuffer, num_threads=self._num_threads)
 
-    def _runner(self, batch: int) -> _Runner:
-        runner = self._runners.get(batch)
-        if runner is not None:
-            return runner
-        if self._fixed_batch is not None and batch != self._fixed_batch:
-            raise ValueError(
-                f"this LiteRT model was exported with batch_size={self._fixed_batch}; got a "
-                f"batch of {batch}" + (" (unbatched steps are a batch of 1)"
-                                       if self._batch_time_steps else "")
-                + ". Export with batch_size=None for any batch size")
+    def _interpreter(self, batch: int) -> _BatchInterpreter:
+        sized = self._interpreters.get(batch)
+        if sized is not None:
+            return sized
+        self._check_fixed_batch(self._fixed_batch, batch, "this LiteRT model",
+                                ". Export with batch_size=None for any batch size")
         interpreter = self._new_interpreter()
         inputs, outputs = self._tensor_indices(interpreter)
         if self._fixed_batch is None:
@@ -274,9 +205,9 @@ class LitePyPolicy(PyPolicy):
                 shape = [batch] + list(self._input_shape(interpreter, index)[1:])
                 interpreter.resize_tensor_input(index, shape, strict=True)
         interpreter.allocate_tensors()
-        runner = _Runner(interpreter, list(zip(self._feed_positions, inputs)), outputs)
-        self._runners[batch] = runner
-        return runner
+        sized = _BatchInterpreter(interpreter, list(zip(self._feed_positions, inputs)), outputs)
+        self._interpreters[batch] = sized
+        return sized
 
     @staticmethod
     def _input_shape(interpreter: Any, index: int) -> List[int]:
@@ -348,4 +279,5 @@ class LitePyPolicy(PyPolicy):
         # A model without signature defs: its outputs are named by the traced ops.
         self._flat_output_names = [t.name.split(":")[0] for t in functions.action_flat.outputs]
         self._flatbuffer, self._flat_outputs = flatbuffer, True
-        self._runners, self._fast = {}, None
+        self._interpreters = {}
+        self._disarm()

@@ -46,7 +46,7 @@ import tensorflow as tf
 
 from savers import _spec_json
 from savers.policy_saver import EXPORT_FORMAT, FORMAT_VERSION, SPECS_FILE
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 

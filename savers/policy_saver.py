@@ -48,7 +48,10 @@ and, when exported, `distribution(time_step, policy_state)` (a `PolicyStep`
 whose action is a nest like the action spec of `{parameter: tensor}`
 dicts). `action_flat(*inputs)` is the `action` step with the signature's
 inputs as positional arguments and its outputs as a list, both in the
-signature's order (as listed in `policy_specs.json`): the per-step path of
+signature's order (as listed in `policy_specs.json`). When the step never
+reads some inputs (most policies ignore the reward and the discount),
+`action_used(*read_inputs)` takes the read ones alone, at the positions
+`policy_specs.json` lists as `action_used_inputs`: the per-step path of
 `SavedModelPyTFEagerPolicy`, which calls it without any dict handling. In a process without this library the namedtuples come back as
 TensorFlow's rebuilt namedtuple classes of the same names and fields, and a
 `collections.namedtuple("TimeStep", [...])` of the same fields is accepted as
@@ -108,7 +111,9 @@ from savers._export_document import CHECKPOINT_FORMAT
 from savers._export_document import EXPORT_FORMAT
 from savers._export_document import FORMAT_VERSION
 from savers._export_document import SPECS_FILE
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
+from specs import tensor_spec
+from tfpolicy.policies.input_pruning import prune_unused_inputs
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.policy_step import PolicyStep
 
@@ -218,8 +223,8 @@ class PolicySaver:
     @property
     def action_input_spec(self) -> Tuple[Any, Any]:
         """`(time_step_spec, policy_state_spec)` with the outer batch dim."""
-        return (_nests.batched(self._time_step_spec, self._outer),
-                _nests.batched(self._state_spec, self._outer))
+        return (tensor_spec.signature_nest(self._time_step_spec, self._outer),
+                tensor_spec.signature_nest(self._state_spec, self._outer))
 
     @property
     def policy_step_spec(self) -> PolicyStep:
@@ -300,18 +305,23 @@ class PolicySaver:
                              autograph=False)
         self._module.action = nested
         # The same step with positional flat inputs and outputs (both in the
-        # signature's order): the fast path of SavedModelPyTFEagerPolicy.
-        positional = tf.function(positional_action,
-                                 input_signature=[leaf.spec for leaf in self._input_leaves],
-                                 autograph=False)
-        self._module.action_flat = positional
+        # signature's order), and, when the step leaves inputs unread, the
+        # step of the read ones alone (`action_used`): the fast path of
+        # SavedModelPyTFEagerPolicy, which saves a conversion per unread input.
+        positional = prune_unused_inputs(
+            positional_action, [leaf.spec for leaf in self._input_leaves])
+        self._module.action_flat = positional.traced
+        self._action_used_inputs = None
+        if positional.function is not positional.traced:
+            self._module.action_used = positional.function
+            self._action_used_inputs = positional.used
         signature = {leaf.name: leaf.spec for leaf in self._input_leaves}
         flat = tf.function(flat_action, input_signature=[signature],
                            autograph=False).get_concrete_function()
         self._signatures["action"] = flat
         self._descriptions["action"] = {"inputs": _signatures.describe(self._input_leaves),
                                         "outputs": _signatures.describe(out_leaves)}
-        return [nested.get_concrete_function(), positional.get_concrete_function(), flat]
+        return [nested.get_concrete_function(), positional.traced, positional.function, flat]
 
     def _unflatten_inputs(self, inputs: Dict[str, tf.Tensor]) -> Tuple[Any, Any]:
         """`(time_step, policy_state)` from a flat signature's named inputs."""
@@ -384,7 +394,8 @@ class PolicySaver:
             distribution_note=self._distribution_note,
             distribution_parameters=self._distribution_parameters,
             model_variables=self._module.model_variables, metadata_names=sorted(self._metadata),
-            metadata_variable_names=self._metadata_variable_names)
+            metadata_variable_names=self._metadata_variable_names,
+            action_used_inputs=self._action_used_inputs)
 
     def _checkpoint_document(self) -> Dict[str, Any]:
         return _export_document.checkpoint_document(

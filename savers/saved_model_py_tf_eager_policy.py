@@ -33,7 +33,7 @@ directory) into the served model, all or nothing.
 """
 
 import os
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -43,8 +43,9 @@ from savers import _signatures
 from savers import policy_loader
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import NestedArray, NestedSpec
-from tfpolicy.policies._flat_bridge import FlatBridge, FlatFunction
+from specs import NestedArray, NestedSpec
+from tfpolicy.policies.flat_bridge import FlatBridge, Runner
+from tfpolicy.policies.input_pruning import select_inputs
 from tfpolicy.trajectories.time_step import TimeStep
 
 __all__ = ["SavedModelPyTFEagerPolicy"]
@@ -52,18 +53,10 @@ __all__ = ["SavedModelPyTFEagerPolicy"]
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _check_compatible(given: NestedSpec, exported: NestedSpec, what: str) -> None:
-    """Raises unless `given` has the structure, dtypes and shapes of the exported spec."""
-    given = tensor_spec.from_spec(given)
-    if not tree.flatten(given) and not tree.flatten(exported):
-        return  # both empty: `()` stands for `PolicyInfo(log_probability=())`
-    if not nest_utils.same_structure(given, exported):
-        raise ValueError(f"{what} does not have the structure of the exported spec: given "
-                         f"{given!r}, exported {exported!r}")
-    for (path, g), e in zip(nest_utils.flatten_with_paths(given), tree.flatten(exported)):
-        if g.dtype != e.dtype or g.shape != e.shape:
-            raise ValueError(f"{what} at '{path}': {g!r} does not match the exported {e!r} "
-                             "(dtype and shape must be the same)")
+def _concrete(function: Any) -> Any:
+    """A restored `tf.function`'s one concrete function; a restored concrete function as it is."""
+    get = getattr(function, "get_concrete_function", None)
+    return function if get is None else get()
 
 
 class SavedModelPyTFEagerPolicy(FlatBridge):
@@ -108,7 +101,9 @@ class SavedModelPyTFEagerPolicy(FlatBridge):
             if given is None:
                 chosen.append(spec)
             else:
-                _check_compatible(given, spec, what)
+                nest_utils.check_compatible_specs(
+                    tensor_spec.from_spec(given), spec, what, given_name="the given spec",
+                    expected_name="the export")
                 chosen.append(given)
         super().__init__(*chosen, observation_and_action_constraint_splitter=None,
                          validate_args=validate_args, batch_time_steps=batch_time_steps)
@@ -116,9 +111,15 @@ class SavedModelPyTFEagerPolicy(FlatBridge):
         self._model_path = os.fspath(model_path)
         self._batch_size = exported.batch_size
         self._state_names = [leaf.name for leaf in exported.signatures["get_initial_state"][1]]
-        # The positional form of the `action` signature: flat inputs and
-        # outputs in dm-tree order, called as a concrete function.
-        self._action_fn = loaded.action_flat.get_concrete_function()
+        # The positional form of the `action` signature (flat inputs and
+        # outputs in dm-tree order), without the inputs it never reads when
+        # the export says which (exports of older versions take them all).
+        used = exported.document.get("action_used_inputs")
+        if used is not None and hasattr(loaded, "action_used"):
+            self._action_fn = select_inputs(loaded.action_used, used,
+                                            len(exported.signatures["action"][0]))
+        else:
+            self._action_fn = _concrete(loaded.action_flat)
         self._initial_state_fn = loaded.signatures["get_initial_state"]
 
     @property
@@ -131,18 +132,12 @@ class SavedModelPyTFEagerPolicy(FlatBridge):
         """Everything `policy_specs.json` says about the export."""
         return self._loaded.policy_specs
 
-    def _flat_function(self, outer_rank: int) -> FlatFunction:
-        return self._action_fn
-
-    def _check_outer(self, outer: Tuple[Optional[int], ...]) -> None:
+    def _runner_for(self, outer: Tuple[int, ...], leaves: Sequence[Any]) -> Runner:
         self._check_batch_size(outer[0])
+        return self._function_runner(self._action_fn, leaves)
 
     def _check_batch_size(self, batch_size: Optional[int]) -> None:
-        if self._batch_size is not None and batch_size not in (None, self._batch_size):
-            raise ValueError(
-                f"the policy at {self._model_path} was exported for batch_size={self._batch_size}, "
-                f"got a batch of {batch_size}"
-                + (" (unbatched steps are a batch of 1)" if self._batch_time_steps else ""))
+        self._check_fixed_batch(self._batch_size, batch_size, f"the policy at {self._model_path}")
 
     def get_initial_state(self, batch_size: Optional[int] = None) -> NestedArray:
         """The exported initial state as numpy: unbatched for None, else `[batch_size]`."""

@@ -2,18 +2,22 @@
 
 Public surface of the `specs` package. Modules: `array_spec` (numpy side),
 `tensor_spec` (TensorFlow side and nest helpers), `nest_utils` (path-aware
-checks), `spaces` (gymnasium conversion; imports gymnasium lazily).
+checks), `spaces` (gymnasium conversion; imports gymnasium lazily), `types` (the
+shared type aliases).
 """
 
 from specs import array_spec
 from specs import nest_utils
 from specs import spaces
 from specs import tensor_spec
-from specs._types import NestedArray
-from specs._types import NestedArraySpec
-from specs._types import NestedSpec
-from specs._types import NestedTensor
-from specs._types import NestedTensorSpec
+from specs import types
+from specs.types import NUMPY_LEAF_TYPES
+from specs.types import Nest
+from specs.types import NestedArray
+from specs.types import NestedArraySpec
+from specs.types import NestedSpec
+from specs.types import NestedTensor
+from specs.types import NestedTensorSpec
 from specs.array_spec import ArraySpec
 from specs.array_spec import BoundedArraySpec
 from specs.array_spec import check_arrays_nest
@@ -41,6 +45,9 @@ __all__ = [
     "nest_utils",
     "spaces",
     "tensor_spec",
+    "types",
+    "NUMPY_LEAF_TYPES",
+    "Nest",
     "NestedArray",
     "NestedArraySpec",
     "NestedSpec",

@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import tree
 
-from specs._types import NestedArray, NestedArraySpec
+from specs.types import NestedArray, NestedArraySpec
 
 __all__ = [
     "ArraySpec",
@@ -30,6 +30,9 @@ __all__ = [
     "is_discrete",
     "is_continuous",
 ]
+
+# Shared with `tensor_spec`'s sampling, which refuses the same specs.
+UNSAMPLEABLE_DTYPE = "cannot sample values for {spec!r}: its dtype is not bool, integer or float"
 
 ShapeLike = Union[Sequence[int], int, np.ndarray]
 _BoundLike = Union[float, int, bool, Sequence[Any], np.ndarray, None]
@@ -186,8 +189,8 @@ class BoundedArraySpec(ArraySpec):
 
     def __repr__(self) -> str:
         return (f"BoundedArraySpec(shape={self._shape}, dtype={self._dtype!r}, "
-                f"name={self._name!r}, minimum={_fmt_bound(self._minimum)}, "
-                f"maximum={_fmt_bound(self._maximum)})")
+                f"name={self._name!r}, minimum={format_bound(self._minimum)}, "
+                f"maximum={format_bound(self._maximum)})")
 
     def __eq__(self, other: object) -> bool:
         base = super().__eq__(other)
@@ -238,7 +241,13 @@ def _squeeze_bound(bound: np.ndarray) -> Any:
     return bound
 
 
-def _fmt_bound(bound: np.ndarray) -> str:
+def format_bound(bound: np.ndarray) -> str:
+    """A bound as spec reprs and errors show it: one number when it is the same
+    everywhere, else the whole array.
+
+    >>> format_bound(np.full((2, 2), 1.5)), format_bound(np.array([0, 3]))
+    ('1.5', '[0, 3]')
+    """
     squeezed = _squeeze_bound(bound)
     if isinstance(squeezed, np.ndarray):
         return np.array2string(squeezed, separator=", ")
@@ -270,8 +279,8 @@ def broadcast_bounds(shape: tuple, dtype: np.dtype, minimum: _BoundLike,
         out.append(arr)
     if np.any(out[0] > out[1]):
         raise ValueError(
-            f"spec {name!r}: minimum {_fmt_bound(out[0])} is above maximum "
-            f"{_fmt_bound(out[1])}")
+            f"spec {name!r}: minimum {format_bound(out[0])} is above maximum "
+            f"{format_bound(out[1])}")
     return tuple(out)
 
 
@@ -322,7 +331,7 @@ def sample_bounded_spec(spec: Any, rng: np.random.Generator,
                             endpoint=True, size=shape, dtype=dtype)
     if np.issubdtype(dtype, np.floating):
         return _sample_float(dtype, shape, low, high, rng)
-    raise TypeError(f"cannot sample values for {spec!r}: its dtype is not bool, integer or float")
+    raise TypeError(UNSAMPLEABLE_DTYPE.format(spec=spec))
 
 
 def _sample_float(dtype: np.dtype, shape: tuple, low: Any, high: Any,

@@ -21,14 +21,17 @@ value at 'pos': shape mismatch: expected ArraySpec(shape=(2,), dtype=dtype('floa
 """
 
 import collections.abc
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
-import numpy as np
+import numpy as np  # noqa: F401  (doctest namespace)
 import tensorflow as tf
 import tree
 
-from specs._types import NUMPY_LEAF_TYPES, Nest, NestedSpec
+from specs._messages import (ROOT_PATH, describe_value, dtype_and_shape, kind,
+                             nest_error_message, path_to_str, spec_mismatch_message)
+from specs._packing import Flattener, flattener, packer
 from specs.array_spec import ArraySpec  # noqa: F401  (doctest namespace)
+from specs.types import NUMPY_LEAF_TYPES, Nest, NestedSpec
 
 __all__ = [
     "check_nest",
@@ -36,33 +39,23 @@ __all__ = [
     "assert_same_structure",
     "flatten_with_paths",
     "path_to_str",
+    "ROOT_PATH",
+    "describe_value",
+    "nest_error_message",
     "spec_mismatch_message",
+    "check_compatible_specs",
     "packer",
+    "flattener",
+    "Flattener",
     "NestChecker",
     "same_structure",
 ]
 
 OuterShape = Tuple[Optional[int], ...]
 
-_MISMATCH = "{name} at '{path}': {reason}: expected {spec!r}, got a value with dtype {dtype} and shape {shape}"
-_ROOT = "<root>"
-
-
-def path_to_str(path: Sequence[Any]) -> str:
-    """Formats a dm-tree path as `observation/vel`; the empty path is `<root>`."""
-    return "/".join(str(p) for p in path) if path else _ROOT
-
-
 def flatten_with_paths(nest: Nest) -> List[Tuple[str, Any]]:
     """`(path, leaf)` pairs in dm-tree order, paths formatted by `path_to_str`."""
     return [(path_to_str(p), leaf) for p, leaf in tree.flatten_with_path(nest)]
-
-
-def spec_mismatch_message(name: str, path: str, reason: str, spec: Any, value: Any) -> str:
-    """The one wording of every leaf mismatch: path, reason, expected spec, value's dtype and shape."""
-    dtype, shape = _dtype_and_shape(value)
-    return _MISMATCH.format(name=name, path=path, reason=reason, spec=spec,
-                            dtype=_dtype_name(dtype), shape=_shape_str(shape))
 
 
 def _is_empty_nest(x: Any) -> bool:
@@ -71,16 +64,6 @@ def _is_empty_nest(x: Any) -> bool:
     if isinstance(x, (collections.abc.Mapping, list, tuple)):
         return not tree.flatten(x)
     return False
-
-
-def _kind(x: Any) -> str:
-    if isinstance(x, collections.abc.Mapping):
-        return "mapping"
-    if isinstance(x, (list, tuple)):
-        return "sequence"
-    if hasattr(x, "__attrs_attrs__"):
-        return "attrs"
-    return "leaf"
 
 
 def _structure_errors(value: Any, spec: Any, path: tuple) -> Iterator[str]:
@@ -92,15 +75,15 @@ def _structure_errors(value: Any, spec: Any, path: tuple) -> Iterator[str]:
     """
     if _is_empty_nest(spec):
         if not _is_empty_nest(value):
-            yield f"'{path_to_str(path)}': expected an empty nest, got {_describe(value)}"
+            yield f"'{path_to_str(path)}': expected an empty nest, got {describe_value(value)}"
         return
-    spec_kind, value_kind = _kind(spec), _kind(value)
+    spec_kind, value_kind = kind(spec), kind(value)
     if spec_kind == "leaf":
         if value_kind != "leaf":
-            yield f"'{path_to_str(path)}': expected a single value for {spec!r}, got {_describe(value)}"
+            yield f"'{path_to_str(path)}': expected a single value for {spec!r}, got {describe_value(value)}"
         return
     if spec_kind != value_kind:
-        yield f"'{path_to_str(path)}': expected a {spec_kind}, got {_describe(value)}"
+        yield f"'{path_to_str(path)}': expected a {spec_kind}, got {describe_value(value)}"
         return
     if spec_kind == "mapping":
         missing = [k for k in spec if k not in value]
@@ -119,31 +102,18 @@ def _structure_errors(value: Any, spec: Any, path: tuple) -> Iterator[str]:
     if spec_kind == "attrs":
         spec_items = [(a.name, getattr(spec, a.name)) for a in spec.__attrs_attrs__]
         if type(value) is not type(spec):
-            yield f"'{path_to_str(path)}': expected {type(spec).__name__}, got {_describe(value)}"
+            yield f"'{path_to_str(path)}': expected {type(spec).__name__}, got {describe_value(value)}"
             return
         for k, s in spec_items:
             yield from _structure_errors(getattr(value, k), s, path + (k,))
         return
     if len(spec) != len(value):
         yield (f"'{path_to_str(path)}': expected a sequence of length {len(spec)}, "
-               f"got {_describe(value)}")
+               f"got {describe_value(value)}")
         return
     fields = getattr(spec, "_fields", None)
     for i, (v, s) in enumerate(zip(value, spec)):
         yield from _structure_errors(v, s, path + ((fields[i] if fields else i),))
-
-
-def _describe(value: Any) -> str:
-    if _kind(value) == "leaf" and value is not None:
-        dtype, shape = _dtype_and_shape(value)
-        return f"a value with dtype {_dtype_name(dtype)} and shape {_shape_str(shape)}"
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return f"{type(value).__name__} with fields {list(value._fields)}"
-    if isinstance(value, collections.abc.Mapping):
-        return f"a mapping with keys {sorted(value, key=str)}"
-    if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of length {len(value)}"
-    return repr(value)
 
 
 def assert_same_structure(value: Nest, spec: NestedSpec, name: str = "value") -> None:
@@ -151,32 +121,6 @@ def assert_same_structure(value: Nest, spec: NestedSpec, name: str = "value") ->
     errors = list(_structure_errors(value, spec, ()))
     if errors:
         raise TypeError(f"{name} does not match the structure of its spec: " + "; ".join(errors))
-
-
-def _dtype_and_shape(value: Any) -> Tuple[Any, Optional[tuple]]:
-    """The value's dtype and static shape; shape None when its rank is unknown."""
-    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
-        return value.dtype, value.shape
-    if isinstance(value, (tf.Tensor, tf.Variable)) or hasattr(value, "dtype") and hasattr(value, "shape"):
-        shape = value.shape
-        if isinstance(shape, tf.TensorShape):
-            shape = None if shape.rank is None else tuple(shape.as_list())
-        return value.dtype, (None if shape is None else tuple(shape))
-    if isinstance(value, (bool, int, float)):
-        return type(value), ()
-    return None, None
-
-
-def _dtype_name(dtype: Any) -> str:
-    if dtype is None:
-        return "<none>"
-    if isinstance(dtype, type) and dtype in (bool, int, float):
-        return f"python {dtype.__name__}"
-    return getattr(dtype, "name", str(dtype))
-
-
-def _shape_str(shape: Optional[tuple]) -> str:
-    return "<unknown rank>" if shape is None else str(tuple(shape))
 
 
 def _canonical(dtype: Any) -> Any:
@@ -253,15 +197,19 @@ def check_nest(value: Nest, spec: NestedSpec, *, num_outer_dims: Optional[int] =
     except (TypeError, ValueError):
         value_leaves = None
     if value_leaves is None or len(value_leaves) != len(spec_leaves) or any(
-            _kind(v) != "leaf" for v in value_leaves):
+            kind(v) != "leaf" for v in value_leaves):
         assert_same_structure(value, spec, name)
-        raise TypeError(f"{name} does not match the structure of its spec {spec!r}")
+        # The structures agree except where dm-tree is stricter: an empty part
+        # of the spec met by another kind of empty value (None for `()`).
+        path, empty_spec, empty_value = _empty_part_mismatch(value, spec, ())
+        raise TypeError(nest_error_message(
+            name, path, f"expected the empty nest {empty_spec!r}, got {empty_value!r}"))
 
     expected_outer: Optional[OuterShape] = None if outer_shape is None else tuple(outer_shape)
     first_path: Optional[str] = None if outer_shape is None else "(given outer shape)"
     paths = None
     for i, (v, s) in enumerate(zip(value_leaves, spec_leaves)):
-        v_dtype, v_shape = _dtype_and_shape(v)
+        v_dtype, v_shape = dtype_and_shape(v)
         if not _dtype_matches(v_dtype, s.dtype):
             paths = paths or _spec_paths(spec)
             raise TypeError(spec_mismatch_message(name, paths[i], "dtype mismatch", s, v))
@@ -286,13 +234,84 @@ def check_nest(value: Nest, spec: NestedSpec, *, num_outer_dims: Optional[int] =
         elif len(outer) != len(expected_outer) or not all(
                 _dims_compatible(a, b) for a, b in zip(outer, expected_outer)):
             paths = paths or _spec_paths(spec)
-            raise ValueError(
-                f"{name} at '{paths[i]}': inconsistent outer (batch) dims: this leaf has outer "
-                f"shape {outer} (value shape {v_shape}, spec shape {s_shape}) but {first_path} "
-                f"has {expected_outer}")
+            raise ValueError(nest_error_message(
+                name, paths[i],
+                f"inconsistent outer (batch) dims: this leaf has outer shape {outer} (value "
+                f"shape {v_shape}, spec shape {s_shape}) but {first_path} has {expected_outer}"))
         else:
             expected_outer = _merge_outer(expected_outer, outer)
     return expected_outer if expected_outer is not None else ()
+
+
+def check_compatible_specs(given: NestedSpec, expected: NestedSpec, what: str, *,
+                           given_name: str = "given", expected_name: str = "expected",
+                           owner: Optional[str] = None, exact: bool = False) -> None:
+    """Raises unless two spec nests agree in structure and, leaf by leaf, in dtype and shape.
+
+    Array and tensor specs compare by dtype and shape (`exact=False`: names
+    and bounds may differ) or by equality (`exact=True`). Two empty nests of
+    any kind agree.
+
+    Args:
+      given, expected: the two spec nests (array or tensor specs).
+      what: what the specs describe, for the message (`time_step_spec`).
+      given_name, expected_name: whose each side is (`the policy`, `the environment`).
+      owner: the class or function raising, the message's first word.
+      exact: compare leaves by equality rather than by dtype and shape.
+
+    Raises:
+      ValueError: the structures differ (every differing path named), or a
+        leaf differs (its path and both specs named).
+
+    >>> try:
+    ...     check_compatible_specs({"a": ArraySpec((2,), np.float32)},
+    ...                            {"a": ArraySpec((3,), np.float32)}, "observation_spec",
+    ...                            given_name="the policy", expected_name="the environment")
+    ... except ValueError as error:
+    ...     print(error)
+    observation_spec at 'a': the policy has ArraySpec(shape=(2,), dtype=dtype('float32'), name=None), the environment has ArraySpec(shape=(3,), dtype=dtype('float32'), name=None); they must agree in dtype and shape
+    """
+    if not tree.flatten(given) and not tree.flatten(expected):
+        return
+    if not same_structure(given, expected):
+        places = "; ".join(_structure_errors(given, expected, ())) or (
+            f"'{ROOT_PATH}': {given_name} has {given!r}, {expected_name} has {expected!r}")
+        message = (f"{what} does not have the structure of {expected_name}'s "
+                   f"({given_name} against {expected_name}): {places}")
+        raise ValueError(f"{owner}: {message}" if owner else message)
+    for (path, g), e in zip(tree.flatten_with_path(given),
+                            tree.flatten_up_to(given, expected, check_types=False)):
+        if exact:
+            differ = g != e
+        else:
+            differ = (_canonical(g.dtype) != _canonical(e.dtype)
+                      or _spec_shape(g) != _spec_shape(e))
+        if differ:
+            rule = "they must be equal" if exact else "they must agree in dtype and shape"
+            raise ValueError(nest_error_message(
+                what, path, f"{given_name} has {g!r}, {expected_name} has {e!r}; {rule}",
+                owner=owner))
+
+
+def _empty_part_mismatch(value: Any, spec: Any, path: tuple) -> Tuple[tuple, Any, Any]:
+    """The first place where an empty part of `spec` meets an empty value of
+    another container type, as `(path, spec part, value part)`; the root when
+    there is none."""
+    if _is_empty_nest(spec):
+        return (path, spec, value) if type(value) is not type(spec) else ((), spec, value)
+    if isinstance(spec, collections.abc.Mapping):
+        children = [(k, value[k], spec[k]) for k in spec]
+    elif isinstance(spec, (list, tuple)):
+        fields = getattr(spec, "_fields", None)
+        children = [(fields[i] if fields else i, v, s)
+                    for i, (v, s) in enumerate(zip(value, spec))]
+    else:
+        return (), spec, value
+    for key, v, s in children:
+        found = _empty_part_mismatch(v, s, path + (key,))
+        if found[0]:
+            return found
+    return (), spec, value
 
 
 def _spec_paths(spec: NestedSpec) -> List[str]:
@@ -302,47 +321,6 @@ def _spec_paths(spec: NestedSpec) -> List[str]:
 def get_outer_shape(value: Nest, spec: NestedSpec) -> OuterShape:
     """The outer (batch) dims of `value` relative to `spec`, after checking it (see `check_nest`)."""
     return check_nest(value, spec)
-
-
-def packer(structure: Nest) -> Callable[[Sequence[Any]], Nest]:
-    """A function that packs a flat list of leaves into `structure`, built once.
-
-    Equivalent to `tree.unflatten_as(structure, leaves)` (dm-tree leaf order,
-    dict keys sorted), but the structure is analysed when the packer is made,
-    so each call only rebuilds the containers. For per-step hot paths.
-
-    >>> pack = packer({"b": 0, "a": (0, 0)})
-    >>> pack([1, 2, 3])
-    {'a': (1, 2), 'b': 3}
-    """
-    counter = [0]
-
-    def build(node: Any) -> Callable[[Sequence[Any]], Any]:
-        if isinstance(node, collections.abc.Mapping):
-            keys = sorted(node)
-            parts = [build(node[k]) for k in keys]
-            kind = type(node)
-            if kind is dict:
-                return lambda flat: {k: part(flat) for k, part in zip(keys, parts)}
-            order = list(node)  # other mappings keep their own key order
-
-            def pack_mapping(flat: Sequence[Any]) -> Any:
-                values = {k: part(flat) for k, part in zip(keys, parts)}
-                return kind((k, values[k]) for k in order)
-
-            return pack_mapping
-        if isinstance(node, (list, tuple)):
-            parts = [build(child) for child in node]
-            if isinstance(node, tuple) and hasattr(node, "_fields"):
-                kind = type(node)
-                return lambda flat: kind(*[part(flat) for part in parts])
-            kind = type(node)
-            return lambda flat: kind(part(flat) for part in parts)
-        index = counter[0]
-        counter[0] += 1
-        return lambda flat: flat[index]
-
-    return build(structure)
 
 
 def same_structure(a: Nest, b: Nest) -> bool:
@@ -369,8 +347,6 @@ def same_structure(a: Nest, b: Nest) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
 
 
 class NestChecker:

@@ -72,8 +72,9 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy as np
 
-from specs._types import NestedArraySpec
+from specs.types import NestedArraySpec
 from specs.array_spec import ArraySpec, BoundedArraySpec, dtype_range
+from specs.nest_utils import nest_error_message
 from specs.tensor_spec import TensorSpec, to_array_spec
 
 if TYPE_CHECKING:  # pragma: no cover - for annotations only, never imported at run time
@@ -82,7 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover - for annotations only, never imported at 
 __all__ = ["from_space", "to_space"]
 
 _SUPPORTED_SPACES = "Box, Discrete, MultiDiscrete, MultiBinary, Dict and Tuple"
-_ROOT = "<root>"
+_NOT_A_SPEC = "expected an ArraySpec, BoundedArraySpec or TensorSpec"
 
 
 def _gym_spaces() -> Any:
@@ -95,9 +96,6 @@ def _gym_spaces() -> Any:
             'dependency of tfpolicy: install it with `pip install "tfpolicy[gym]"`') from e
     return gym_spaces
 
-
-def _path_str(path: Tuple[Any, ...]) -> str:
-    return "/".join(str(p) for p in path) if path else _ROOT
 
 
 # --------------------------------------------------------------------------
@@ -170,9 +168,9 @@ def _from_space(gym_spaces: Any, space: Any, path: Tuple[Any, ...],
         return _bounded(space.shape, space.dtype, 0, 1, leaf_name, path)
     kind = type(space).__name__ if isinstance(space, gym_spaces.Space) else (
         f"non-space object of type {type(space).__name__}")
-    raise TypeError(
-        f"from_space: unsupported {kind} at '{_path_str(path)}': {space!r}; "
-        f"supported space types are {_SUPPORTED_SPACES}")
+    raise TypeError(nest_error_message(
+        f"unsupported {kind}", path,
+        f"{space!r}; supported space types are {_SUPPORTED_SPACES}", owner="from_space"))
 
 
 def _bounded(shape: Tuple[int, ...], dtype: Any, minimum: Any, maximum: Any,
@@ -187,15 +185,16 @@ def _bounded(shape: Tuple[int, ...], dtype: Any, minimum: Any, maximum: Any,
             values = np.asarray(bound, dtype=object)
             if values.size and (int(min(values.flat)) < int(low)
                                 or int(max(values.flat)) > int(high)):
-                raise ValueError(
-                    f"from_space: the space at '{_path_str(path)}' has a {label} "
-                    f"{values.tolist()} outside the range of its dtype {dtype}")
+                raise ValueError(nest_error_message(
+                    "the space", path,
+                    f"its {label} {values.tolist()} lies outside the range of its dtype {dtype}",
+                    owner="from_space"))
             bounds.append(values.astype(dtype))
         minimum, maximum = bounds
     try:
         return BoundedArraySpec(shape, dtype, minimum, maximum, name)
     except ValueError as e:
-        raise ValueError(f"from_space: the space at '{_path_str(path)}': {e}") from e
+        raise ValueError(nest_error_message("the space", path, str(e), owner="from_space")) from e
 
 
 # --------------------------------------------------------------------------
@@ -251,7 +250,8 @@ def _to_space(gym_spaces: Any, spec: Any, path: Tuple[Any, ...]) -> Any:
     try:
         return _leaf_to_space(gym_spaces, spec, path)
     except ValueError as e:
-        raise ValueError(f"to_space: cannot convert {spec!r} at '{_path_str(path)}': {e}") from e
+        raise ValueError(nest_error_message(f"cannot convert {spec!r}", path, str(e),
+                                            owner="to_space")) from e
 
 
 def _as_array_spec(spec: Any, path: Tuple[Any, ...]) -> ArraySpec:
@@ -261,19 +261,20 @@ def _as_array_spec(spec: Any, path: Tuple[Any, ...]) -> ArraySpec:
         try:
             return to_array_spec(spec)
         except ValueError as e:
-            raise ValueError(f"to_space: at '{_path_str(path)}': {e}") from e
-    raise TypeError(
-        f"to_space: expected an ArraySpec, BoundedArraySpec or TensorSpec at "
-        f"'{_path_str(path)}', got {type(spec).__name__}: {spec!r}")
+            raise ValueError(nest_error_message("the spec", path, str(e), owner="to_space")) from e
+    raise TypeError(nest_error_message(
+        "the spec", path, f"{_NOT_A_SPEC}, got {type(spec).__name__}: {spec!r}",
+        owner="to_space"))
 
 
 def _leaf_to_space(gym_spaces: Any, spec: ArraySpec, path: Tuple[Any, ...]) -> Any:
     dtype, shape = spec.dtype, spec.shape
     if not (dtype == np.bool_ or np.issubdtype(dtype, np.integer)
             or np.issubdtype(dtype, np.floating)):
-        raise TypeError(
-            f"to_space: unsupported dtype {dtype} at '{_path_str(path)}' ({spec!r}); "
-            f"only bool, integer and float specs have a gymnasium space")
+        raise TypeError(nest_error_message(
+            f"unsupported dtype {dtype}", path,
+            f"{spec!r}; only bool, integer and float specs have a gymnasium space",
+            owner="to_space"))
     if isinstance(spec, BoundedArraySpec):
         # Copies: gymnasium's Box may write into the bound arrays it is given.
         minimum, maximum = np.array(spec.minimum), np.array(spec.maximum)

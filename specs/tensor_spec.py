@@ -18,7 +18,7 @@ import tensorflow as tf
 import tree
 
 from specs import array_spec as _array_spec
-from specs._types import NestedSpec, NestedTensor, NestedTensorSpec
+from specs.types import NestedSpec, NestedTensor, NestedTensorSpec
 from specs.array_spec import ArraySpec, BoundedArraySpec, is_bounded, is_continuous, is_discrete
 
 __all__ = [
@@ -31,10 +31,13 @@ __all__ = [
     "zero_spec_nest",
     "add_outer_dims_nest",
     "remove_outer_dims_nest",
+    "signature_nest",
     "is_bounded",
     "is_discrete",
     "is_continuous",
 ]
+
+_NOT_A_SPEC = "expected an ArraySpec or TensorSpec, got {spec!r}"
 
 TensorSpec = tf.TensorSpec
 OuterDims = Union[Sequence[int], tf.Tensor]
@@ -100,8 +103,8 @@ class BoundedTensorSpec(tf.TensorSpec):
     def __repr__(self) -> str:
         return (f"BoundedTensorSpec(shape={tuple(self.shape.as_list())}, "
                 f"dtype={self.dtype!r}, name={self.name!r}, "
-                f"minimum={_array_spec._fmt_bound(self._minimum)}, "
-                f"maximum={_array_spec._fmt_bound(self._maximum)})")
+                f"minimum={_array_spec.format_bound(self._minimum)}, "
+                f"maximum={_array_spec.format_bound(self._maximum)})")
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -137,7 +140,7 @@ def _leaf_to_tensor_spec(spec: Any) -> tf.TensorSpec:
                                  spec.maximum, spec.name)
     if isinstance(spec, ArraySpec):
         return tf.TensorSpec(spec.shape, tf.as_dtype(spec.dtype), spec.name)
-    raise TypeError(f"expected an ArraySpec or TensorSpec, got {spec!r}")
+    raise TypeError(_NOT_A_SPEC.format(spec=spec))
 
 
 def from_spec(spec: NestedSpec) -> NestedTensorSpec:
@@ -159,7 +162,7 @@ def _leaf_to_array_spec(spec: Any) -> ArraySpec:
             return BoundedArraySpec(shape, spec.dtype.as_numpy_dtype, spec.minimum,
                                     spec.maximum, spec.name)
         return ArraySpec(shape, spec.dtype.as_numpy_dtype, spec.name)
-    raise TypeError(f"expected an ArraySpec or TensorSpec, got {spec!r}")
+    raise TypeError(_NOT_A_SPEC.format(spec=spec))
 
 
 def to_array_spec(spec: NestedSpec) -> Any:
@@ -177,7 +180,7 @@ def _with_shape(spec: Any, shape: tuple, minimum: Any = None, maximum: Any = Non
         return BoundedArraySpec(shape, spec.dtype, minimum, maximum, spec.name)
     if isinstance(spec, ArraySpec):
         return ArraySpec(shape, spec.dtype, spec.name)
-    raise TypeError(f"expected an ArraySpec or TensorSpec, got {spec!r}")
+    raise TypeError(_NOT_A_SPEC.format(spec=spec))
 
 
 def add_outer_dims_nest(specs: NestedSpec, outer_dims: Sequence[Optional[int]]) -> NestedSpec:
@@ -194,6 +197,19 @@ def add_outer_dims_nest(specs: NestedSpec, outer_dims: Sequence[Optional[int]]) 
         return _with_shape(spec, shape)
 
     return tree.map_structure(add, specs)
+
+
+def signature_nest(specs: NestedSpec, outer_dims: Sequence[Optional[int]] = ()) -> NestedSpec:
+    """Plain unnamed `tf.TensorSpec`s with `outer_dims` prepended, for `tf.function`
+    input signatures (no bounds, no names: a name would become an argument name).
+
+    >>> signature_nest({"a": BoundedTensorSpec([2], tf.float32, 0, 1, "a")}, (None,))
+    {'a': TensorSpec(shape=(None, 2), dtype=tf.float32, name=None)}
+    """
+    outer = list(outer_dims)
+    return tree.map_structure(
+        lambda s: tf.TensorSpec(outer + tf.TensorShape(s.shape).as_list(), tf.as_dtype(s.dtype)),
+        specs)
 
 
 def remove_outer_dims_nest(specs: NestedSpec, num_outer_dims: int) -> NestedSpec:
@@ -238,7 +254,7 @@ def _sample_leaf(spec: tf.TensorSpec, outer_dims: OuterDims, seed: Optional[tupl
     np_dtype = np.dtype(spec.dtype.as_numpy_dtype)
     if not (np_dtype == np.bool_ or np.issubdtype(np_dtype, np.integer)
             or np.issubdtype(np_dtype, np.floating)):
-        raise TypeError(f"cannot sample values for {spec!r}: its dtype is not bool, integer or float")
+        raise TypeError(_array_spec.UNSAMPLEABLE_DTYPE.format(spec=spec))
     shape = _full_shape(outer_dims, spec)
     if is_bounded(spec):
         low, high = spec.minimum, spec.maximum

@@ -104,7 +104,7 @@ def test_fixed_batch_model_rejects_other_batch_sizes(greedy):
     policy = LitePyPolicy(lite_export.convert_lite(greedy, batch_size=2), batch_time_steps=False)
     obs = np.zeros((2, 4), np.float32)
     assert policy.action(_time_steps(obs, 2)).action.shape == (2,)
-    with pytest.raises(ValueError, match="batch_size=2; got a batch of 3"):
+    with pytest.raises(ValueError, match="batch_size=2, got a batch of 3"):
         policy.action(_time_steps(np.zeros((3, 4), np.float32), 3))
 
 
@@ -308,3 +308,19 @@ def test_wrapper_without_log_probability_over_one_with_it_converts(tmp_path):
     from savers import PolicySaver
 
     PolicySaver(policy).save(str(tmp_path / "policy"))  # the SavedModel export too
+
+
+def test_dict_observation_with_one_key():
+    from tfpolicy.policies.fixed_policy import FixedPolicy
+
+    spec = ts.time_step_spec({"x": TensorSpec([2], tf.float32)})
+    policy = LitePyPolicy.from_policy(FixedPolicy(np.int64(1), spec, ACTION))
+    step = policy.action(ts.restart({"x": np.zeros(2, np.float32)}))
+    assert int(step.action) == 1
+    with pytest.raises((TypeError, ValueError), match="observation"):
+        policy.action(ts.restart({"y": np.zeros(2, np.float32)}))
+
+
+def test_a_seed_is_refused(greedy_lite):
+    with pytest.raises(TypeError, match="LitePyPolicy.action takes no seed"):
+        greedy_lite.action(_time_steps(np.zeros((2, 4), np.float32), 2), seed=1)

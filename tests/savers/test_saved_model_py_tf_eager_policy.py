@@ -245,3 +245,26 @@ def test_per_step_cost_is_close_to_py_tf_eager_policy(stateless):
     # Both call one compiled function per step; TensorFlow's wrapper of a loaded
     # signature costs a little more per call than an in-process concrete function.
     assert ratio < 2.0, f"SavedModelPyTFEagerPolicy is {ratio:.2f}x slower per step"
+
+
+def test_the_served_step_passes_only_the_inputs_the_export_reads(stateless):
+    document = SavedModelPyTFEagerPolicy(stateless["root"] / "export").policy_specs.document
+    # TimeStep leaves in dm-tree order: step_type, reward, discount, observation/pos,
+    # observation/vel; the greedy Q policy never reads the reward and the discount.
+    assert document["action_used_inputs"] == [0, 3, 4]
+
+
+def test_an_export_without_used_inputs_serves_through_action_flat(stateless, tmp_path):
+    import json
+    import shutil
+    copy = tmp_path / "older"
+    shutil.copytree(stateless["root"] / "export", copy)
+    document = json.loads((copy / "policy_specs.json").read_text())
+    del document["action_used_inputs"]
+    (copy / "policy_specs.json").write_text(json.dumps(document))
+    served = SavedModelPyTFEagerPolicy(copy)
+    reference = SavedModelPyTFEagerPolicy(stateless["root"] / "export")
+    rng = np.random.default_rng(4)
+    for i in range(5):
+        time_step = _step(rng, first=i == 0)
+        assert served.action(time_step).action == reference.action(time_step).action

@@ -148,7 +148,7 @@ def test_unknown_dims_keep_bounds():
 
 
 def test_encode_rejects_leaves_that_are_not_specs_naming_the_path():
-    with pytest.raises(TypeError, match="spec at 'obs/1' cannot be written to JSON"):
+    with pytest.raises(TypeError, match="spec at 'obs/1': cannot be written to JSON"):
         encode({"obs": [TensorSpec([], tf.int32), 3.0]})
     with pytest.raises(TypeError, match="key 2.5"):
         encode({2.5: TensorSpec([], tf.int32)})

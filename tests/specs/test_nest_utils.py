@@ -663,3 +663,81 @@ def test_nest_checker_agrees_with_check_nest(spec, batch):
     assert checker(value)[1] == expected
     assert checker(value)[1] == expected
     assert len(checker(value)[0]) == len(tree.flatten(spec))
+
+
+# --------------------------------------------------------------------------
+# the error vocabulary
+# --------------------------------------------------------------------------
+
+
+def test_path_to_str_takes_formatted_paths_and_spells_the_root_once():
+    assert path_to_str("observation/vel") == "observation/vel"
+    assert path_to_str("") == path_to_str(()) == nest_utils.ROOT_PATH == "<root>"
+
+
+def test_nest_error_message_joins_owner_what_path_reason_and_both_sides():
+    value = np.zeros((5, 3), np.float32)
+    assert nest_utils.nest_error_message(
+        "action", ("move", 0), "shape mismatch", owner="Env", spec=F32_2, value=value) == (
+        "Env: action at 'move/0': shape mismatch: expected " + repr(F32_2)
+        + ", got a value with dtype float32 and shape (5, 3)")
+    assert nest_utils.nest_error_message("spec", (), "unsupported") == (
+        "spec at '<root>': unsupported")
+    assert nest_utils.nest_error_message("spec", "a", "bad", spec=I32) == (
+        "spec at 'a': bad: expected " + repr(I32))
+    assert nest_utils.nest_error_message("x", "a", "bad", value=[1, 2]) == (
+        "x at 'a': bad: got a list of length 2")
+
+
+def test_spec_mismatch_message_is_the_nest_error_with_both_sides():
+    value = np.zeros(3, np.int64)
+    assert nest_utils.spec_mismatch_message("obs", "a/b", "dtype mismatch", I32, value) == (
+        nest_utils.nest_error_message("obs", ("a", "b"), "dtype mismatch", spec=I32,
+                                      value=value))
+
+
+def test_check_compatible_specs_accepts_other_names_and_bounds():
+    given = {"a": BoundedArraySpec((2,), np.float32, -1.0, 1.0, "x")}
+    expected = {"a": tensor_spec.TensorSpec([2], tf.float32, "y")}
+    nest_utils.check_compatible_specs(given, expected, "action_spec")
+    nest_utils.check_compatible_specs((), {"info": ()}, "info_spec")  # both empty
+
+
+def test_check_compatible_specs_exact_compares_bounds():
+    a = BoundedArraySpec((), np.int64, 0, 3, "action")
+    b = BoundedArraySpec((), np.int64, 0, 1, "action")
+    nest_utils.check_compatible_specs(a, a, "action_spec", exact=True)
+    with pytest.raises(ValueError) as info:
+        nest_utils.check_compatible_specs({"m": a}, {"m": b}, "action_spec", given_name="left",
+                                          expected_name="right", exact=True)
+    assert str(info.value) == (f"action_spec at 'm': left has {a!r}, right has {b!r}; "
+                               "they must be equal")
+
+
+def test_check_compatible_specs_names_structure_differences():
+    with pytest.raises(ValueError, match=r"Owner: observation_spec does not have the structure "
+                                         r"of expected's \(given against expected\): "
+                                         r"'<root>': missing keys \['b'\]"):
+        nest_utils.check_compatible_specs({"a": I32}, {"a": I32, "b": I32}, "observation_spec",
+                                          owner="Owner")
+
+
+def test_an_empty_part_given_as_another_empty_kind_is_named_by_path():
+    spec = {"a": (), "b": F32_2}
+    with pytest.raises(TypeError) as info:
+        check_nest({"a": None, "b": np.zeros(2, np.float32)}, spec, name="obs")
+    assert str(info.value) == "obs at 'a': expected the empty nest (), got None"
+    assert check_nest({"a": [], "b": np.zeros(2, np.float32)}, spec) == ()
+
+
+def test_flattener_flattens_in_dm_tree_order_and_compares_the_structure():
+    structure = {"b": (0, {"y": 0, "x": 0}), "a": 0}
+    flat = nest_utils.flattener(structure)
+    out = []
+    assert flat({"a": 1, "b": [2, {"x": 3, "y": 4}]}, out) is True
+    assert out == tree.flatten({"a": 1, "b": (2, {"x": 3, "y": 4})}) == [1, 2, 3, 4]
+    assert flat({"a": 1, "b": (2, {"x": 3, "z": 4})}, []) is False  # another key
+    assert flat({"a": 1, "b": (2,)}, []) is False  # another length
+    assert flat({"a": 1}, []) is False
+    assert nest_utils.flattener(collections.OrderedDict(a=0)) is not None
+    assert nest_utils.flattener({1, 2}) is not None  # a set is a leaf for dm-tree

@@ -257,11 +257,6 @@ def test_conversions_reject_non_specs():
 # --------------------------------------------------------------------------
 
 
-def test_module_docstring_add_outer_dims_example():
-    spec = BoundedTensorSpec((), tf.int32, 0, 2, name="action")
-    assert tensor_spec.add_outer_dims_nest({"a": spec}, (5,))["a"].shape == tf.TensorShape([5])
-
-
 def test_add_outer_dims_keeps_bounds_per_copied_element():
     spec = BoundedTensorSpec((2,), tf.float32, [0.0, 1.0], [2.0, 3.0], name="n")
     batched = tensor_spec.add_outer_dims_nest(spec, (4,))
@@ -554,3 +549,13 @@ def test_property_array_tensor_round_trip(spec):
     for t, a in zip(tree.flatten(tspec), tree.flatten(spec)):
         assert t.name == a.name
         assert array_spec.is_bounded(t) == array_spec.is_bounded(a)
+
+
+def test_signature_nest_drops_names_and_bounds_and_prepends_outer_dims():
+    spec = {"a": tensor_spec.BoundedTensorSpec([2], tf.float32, 0.0, 1.0, "a"),
+            "b": (tf.TensorSpec([], tf.int32, "b"),)}
+    out = tensor_spec.signature_nest(spec, (None, 4))
+    assert out == {"a": tf.TensorSpec([None, 4, 2], tf.float32),
+                   "b": (tf.TensorSpec([None, 4], tf.int32),)}
+    assert all(type(s) is tf.TensorSpec and s.name is None for s in [out["a"], out["b"][0]])
+    assert tensor_spec.signature_nest(ArraySpec((3,), np.int64)) == tf.TensorSpec([3], tf.int64)

@@ -3,8 +3,6 @@
 from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
-import tensorflow as tf
-import tree
 
 from specs import nest_utils
 
@@ -28,13 +26,8 @@ def check_count(value: Any, name: str, driver: str) -> int:
 
 def check_compatible(policy_spec: Any, env_spec: Any, what: str, driver: str) -> None:
     """Raises if the policy's and the environment's specs differ in structure, dtype or shape."""
-    nest_utils.assert_same_structure(env_spec, policy_spec, f"the policy's {what}")
-    for (path, p), e in zip(nest_utils.flatten_with_paths(policy_spec), tree.flatten(env_spec)):
-        if (tf.as_dtype(p.dtype) != tf.as_dtype(e.dtype)
-                or tf.TensorShape(p.shape).as_list() != tf.TensorShape(e.shape).as_list()):
-            raise ValueError(
-                f"{driver}: the policy's {what} at '{path}' is {p!r} but the environment's is "
-                f"{e!r}; they must agree in dtype and shape")
+    nest_utils.check_compatible_specs(policy_spec, env_spec, what, given_name="the policy",
+                                      expected_name="the environment", owner=driver)
 
 
 class Driver:

@@ -1,13 +1,13 @@
 """The base of the compiled drivers, and the adapter for numpy observers."""
 
 import functools
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
 import tree
 
-from specs._types import Nest, NestedTensor
+from specs import Nest, NestedTensor
 from tfpolicy.drivers._common import Driver, check_count
 from tfpolicy.environments import tf_py_environment
 from tfpolicy.environments.py_environment import PyEnvironment
@@ -77,7 +77,7 @@ def _as_tensors(nest: Nest) -> Nest:
 
 
 class TFDriver(Driver):
-    """What the dynamic drivers share: checks, one observed step, error surfacing."""
+    """What the dynamic drivers share: checks, the compiled loop, error surfacing."""
 
     def __init__(self, env: Any, policy: TFPolicy, observers: Optional[Sequence[Observer]],
                  transition_observers: Optional[Sequence[TransitionObserver]]):
@@ -120,19 +120,48 @@ class TFDriver(Driver):
                 None if policy_state is None else _as_tensors(policy_state),
                 _as_iterations(maximum_iterations, type(self).__name__))
 
-    def _initial_state(self, policy_state: Optional[NestedTensor]) -> NestedTensor:
+    def _loop(self, time_step: TimeStep, policy_state: Optional[NestedTensor],
+              counts: Callable[[Trajectory], tf.Tensor], target: Union[int, tf.Tensor],
+              maximum_iterations: Optional[tf.Tensor]) -> Tuple[TimeStep, NestedTensor]:
+        """Takes observed steps until the count reaches `target` (or `maximum_iterations` turns).
+
+        Args:
+          time_step: the time step to act on first, outer dim `[B]`.
+          policy_state: its policy state; None starts from the initial state.
+          counts: maps a turn's `Trajectory` to a bool of shape `[B]`, the
+            entries that add one to the count (steps, or ended episodes); the
+            one thing in which the drivers' loops differ.
+          target: the count at which the loop stops. It is checked before each
+            turn and each turn steps every entry, so the count may overshoot.
+          maximum_iterations: an upper bound on loop turns, or None.
+
+        Returns:
+          `(time_step, policy_state)` after the last turn.
+        """
         if policy_state is None:
-            return self._policy.get_initial_state(self._env.batch_size)
-        return policy_state
+            policy_state = self._policy.get_initial_state(self._env.batch_size)
+
+        def cond(counter: tf.Tensor, time_step: TimeStep, policy_state: NestedTensor) -> tf.Tensor:
+            return counter < target
+
+        def body(counter: tf.Tensor, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
+            trajectory, time_step, policy_state = self._observed_step(time_step, policy_state)
+            counter += tf.reduce_sum(tf.cast(counts(trajectory), tf.int32))
+            return counter, time_step, policy_state
+
+        _, time_step, policy_state = tf.while_loop(
+            cond, body, (tf.constant(0, tf.int32), time_step, policy_state),
+            parallel_iterations=1, maximum_iterations=maximum_iterations, name="driver_loop")
+        return time_step, policy_state
 
     def _call(self, run_fn: Callable[..., Any], *args: Any) -> Any:
         """Calls the compiled loop; an exception raised by the Python environment
         inside it is raised again as itself instead of TensorFlow's wrapper."""
-        tf_py_environment._clear_py_error(self._env)
+        tf_py_environment.clear_py_error(self._env)
         try:
             return run_fn(*args)
         except tf.errors.OpError as error:
-            tf_py_environment._reraise_py_error(self._env, error)
+            tf_py_environment.reraise_py_error(self._env, error)
             raise
 
 

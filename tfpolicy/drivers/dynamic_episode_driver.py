@@ -44,11 +44,12 @@ from typing import Any, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
-from specs._types import NestedTensor
+from specs import NestedTensor
 from tfpolicy.drivers._common import check_count
 from tfpolicy.drivers._tf_driver import Observer, TFDriver, TransitionObserver
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.time_step import TimeStep
+from tfpolicy.trajectories.trajectory import Trajectory
 
 __all__ = ["DynamicEpisodeDriver"]
 
@@ -82,8 +83,7 @@ class DynamicEpisodeDriver(TFDriver):
                  transition_observers: Optional[Sequence[TransitionObserver]] = None,
                  num_episodes: int = 1, end_episode_on_boundary: bool = True):
         super().__init__(env, policy, observers, transition_observers)
-        self._num_episodes = check_count(num_episodes, "num_episodes",
-                                                       type(self).__name__)
+        self._num_episodes = check_count(num_episodes, "num_episodes", type(self).__name__)
         self._end_episode_on_boundary = bool(end_episode_on_boundary)
         self._run_fn = tf.function(self._run, autograph=False)
 
@@ -128,18 +128,5 @@ class DynamicEpisodeDriver(TFDriver):
              ) -> Tuple[TimeStep, NestedTensor]:
         if time_step is None:
             time_step = self._env.reset()
-        policy_state = self._initial_state(policy_state)
-        on_boundary = self._end_episode_on_boundary
-
-        def cond(counter: tf.Tensor, time_step: TimeStep, policy_state: NestedTensor) -> tf.Tensor:
-            return counter < num_episodes
-
-        def body(counter: tf.Tensor, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
-            trajectory, time_step, policy_state = self._observed_step(time_step, policy_state)
-            ended = trajectory.is_boundary() if on_boundary else trajectory.is_last()
-            return counter + tf.reduce_sum(tf.cast(ended, tf.int32)), time_step, policy_state
-
-        _, time_step, policy_state = tf.while_loop(
-            cond, body, (tf.constant(0, tf.int32), time_step, policy_state),
-            parallel_iterations=1, maximum_iterations=maximum_iterations, name="driver_loop")
-        return time_step, policy_state
+        ended = Trajectory.is_boundary if self._end_episode_on_boundary else Trajectory.is_last
+        return self._loop(time_step, policy_state, ended, num_episodes, maximum_iterations)

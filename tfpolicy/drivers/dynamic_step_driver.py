@@ -58,12 +58,13 @@ from typing import Any, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
-from specs._types import NestedTensor
+from specs import NestedTensor
 from tfpolicy.drivers._common import check_count
 from tfpolicy.drivers._tf_driver import (Observer, TFDriver, TransitionObserver,
                                          numpy_observer)  # noqa: F401 (doctest)
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.time_step import TimeStep
+from tfpolicy.trajectories.trajectory import Trajectory
 
 __all__ = ["DynamicStepDriver"]
 
@@ -132,18 +133,9 @@ class DynamicStepDriver(TFDriver):
              maximum_iterations: Optional[tf.Tensor]) -> Tuple[TimeStep, NestedTensor]:
         if time_step is None:
             time_step = self._env.current_time_step()
-        policy_state = self._initial_state(policy_state)
-        num_steps = self._num_steps
+        return self._loop(time_step, policy_state, _is_step, self._num_steps, maximum_iterations)
 
-        def cond(counter: tf.Tensor, time_step: TimeStep, policy_state: NestedTensor) -> tf.Tensor:
-            return counter < num_steps
 
-        def body(counter: tf.Tensor, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
-            trajectory, time_step, policy_state = self._observed_step(time_step, policy_state)
-            steps = tf.reduce_sum(tf.cast(tf.logical_not(trajectory.is_boundary()), tf.int32))
-            return counter + steps, time_step, policy_state
-
-        _, time_step, policy_state = tf.while_loop(
-            cond, body, (tf.constant(0, tf.int32), time_step, policy_state),
-            parallel_iterations=1, maximum_iterations=maximum_iterations, name="driver_loop")
-        return time_step, policy_state
+def _is_step(trajectory: Trajectory) -> tf.Tensor:
+    """Every transition but a boundary (LAST -> FIRST) counts as a step."""
+    return tf.logical_not(trajectory.is_boundary())

@@ -41,7 +41,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 import numpy as np
 
 from tfpolicy.drivers._common import Driver, check_count
-from specs._types import NestedArray
+from specs import NestedArray
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.policies.py_policy import PyPolicy
 from tfpolicy.trajectories.time_step import StepType, TimeStep

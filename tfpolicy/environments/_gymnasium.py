@@ -6,7 +6,7 @@ from typing import Any, Callable
 import numpy as np
 import tree
 
-from specs._types import NestedArray, NestedArraySpec
+from specs import NestedArray, NestedArraySpec
 
 __all__ = ["check_discount", "import_gymnasium", "observation_converter"]
 

@@ -36,7 +36,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import tree
 
-from specs._types import NestedArray, NestedArraySpec
+from specs import NestedArray, NestedArraySpec
+from specs import nest_utils
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -113,9 +114,9 @@ class BatchedPyEnvironment(PyEnvironment):
         # entries skip the per-environment check.
         if self._nested_action:
             return _stack([
-                env._step_checked(tree.map_structure(lambda a, i=i: a[i], action))
+                env.step_unchecked(tree.map_structure(lambda a, i=i: a[i], action))
                 for i, env in enumerate(self._envs)])
-        return _stack([env._step_checked(action[i]) for i, env in enumerate(self._envs)])
+        return _stack([env.step_unchecked(action[i]) for i, env in enumerate(self._envs)])
 
     def close(self) -> None:
         """Closes every environment."""
@@ -125,23 +126,20 @@ class BatchedPyEnvironment(PyEnvironment):
 
 def check_same_specs(envs: Sequence[Any], methods: Sequence[str],
                      describe: Callable[[int], str]) -> None:
-    """Raises ValueError naming the first environment whose specs (the results of
-    `methods`) differ from those of `envs[0]`; `describe(i)` names environment `i`."""
+    """Raises naming the first environment, and the spec path, whose specs (the
+    results of `methods`) differ from those of `envs[0]`; `describe(i)` names
+    environment `i`.
+
+    Raises:
+      ValueError: the spec structures differ, or a spec leaf (bounds and names included).
+    """
     first = envs[0]
     for i, env in enumerate(envs[1:], start=1):
         for method in methods:
-            mine, theirs = getattr(env, method)(), getattr(first, method)()
-            if not _same_specs(mine, theirs):
-                raise ValueError(f"{describe(i)}.{method}() differs from {describe(0)}."
-                                 f"{method}(): {mine!r} vs {theirs!r}")
+            nest_utils.check_compatible_specs(
+                getattr(env, method)(), getattr(first, method)(), f"{describe(i)}.{method}()",
+                given_name="it", expected_name=describe(0), exact=True)
 
-
-def _same_specs(a: NestedArraySpec, b: NestedArraySpec) -> bool:
-    try:
-        tree.assert_same_structure(a, b)
-    except (TypeError, ValueError):
-        return False
-    return all(x == y for x, y in zip(tree.flatten(a), tree.flatten(b)))
 
 
 def _stack(time_steps: Sequence[TimeStep]) -> TimeStep:

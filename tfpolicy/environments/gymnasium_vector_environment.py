@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Union
 import numpy as np
 
 from specs import spaces
-from specs._types import NestedArray, NestedArraySpec
+from specs import NestedArray, NestedArraySpec
 from tfpolicy.environments import _gymnasium
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories import time_step as ts_lib

@@ -26,7 +26,7 @@ import numpy as np
 import tree
 
 from specs import spaces
-from specs._types import NestedArray, NestedArraySpec
+from specs import NestedArray, NestedArraySpec
 from tfpolicy.environments import _gymnasium
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories import time_step as ts_lib

@@ -28,7 +28,7 @@ import numpy as np
 import tree
 
 from specs import nest_utils
-from specs._types import NestedArray, NestedArraySpec
+from specs import NestedArray, NestedArraySpec
 from tfpolicy.environments.batched_py_environment import check_same_specs
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories.time_step import TimeStep
@@ -72,7 +72,7 @@ def _describe_error(error: BaseException) -> Tuple[Optional[bytes], str]:
 
 def _serve(env: PyEnvironment, command: str, payload: Any, pack_action: Any) -> Any:
     if command == "step_checked":  # checked in the parent
-        return tree.flatten(env._step_checked(pack_action(payload) if pack_action else payload))
+        return tree.flatten(env.step_unchecked(pack_action(payload) if pack_action else payload))
     if command == "reset":
         return tree.flatten(env.reset())
     if command == "step":

@@ -35,7 +35,7 @@ import numpy as np
 import tree
 
 from specs import array_spec, nest_utils
-from specs._types import NestedArray, NestedArraySpec
+from specs import NestedArray, NestedArraySpec
 from tfpolicy.trajectories import time_step as ts_lib
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -125,9 +125,9 @@ class ActionChecker:
         inside = (array >= leaf_spec.minimum) & (array <= leaf_spec.maximum)
         if not inside.all():
             bad = np.atleast_1d(array)[np.atleast_1d(~inside)]
-            raise ValueError(
-                f"action at '{path}': value(s) {bad.tolist()} outside the "
-                f"bounds [minimum, maximum] of {leaf_spec!r}")
+            raise ValueError(nest_utils.nest_error_message(
+                "action", path,
+                f"value(s) {bad.tolist()} outside the bounds [minimum, maximum] of {leaf_spec!r}"))
         return array
 
 
@@ -211,10 +211,25 @@ class PyEnvironment(abc.ABC):
           ValueError: wrong action shape, or values outside the spec's bounds.
           RuntimeError: a reset is needed and `auto_reset` is False.
         """
-        return self._step_checked(self._validate_action(action))
+        return self.step_unchecked(self._validate_action(action))
 
-    def _step_checked(self, action: NestedArray) -> TimeStep:
-        """`step` for an action already checked and converted (batching wrappers use it)."""
+    def step_unchecked(self, action: NestedArray) -> TimeStep:
+        """`step` without the action check, for an action already checked and converted.
+
+        Wrappers and batched environments check an action once against their
+        own spec (equal to this environment's) and pass it on with this, so
+        it is not checked again on every level. Resets as `step` does.
+
+        Args:
+          action: a nest as `step` returns it from its check: the structure of
+            `action_spec()`, numpy arrays of the spec's dtypes and shapes.
+
+        Returns:
+          The next `TimeStep`, as from `step`.
+
+        Raises:
+          RuntimeError: a reset is needed and `auto_reset` is False.
+        """
         current = self._current_time_step
         if current is None or _all_last(current.step_type):
             if not self._auto_reset:

@@ -52,11 +52,11 @@ import tree
 
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import Nest, NestedTensor, NestedTensorSpec
+from specs import Nest, NestedTensor, NestedTensorSpec
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories.time_step import TimeStep
 
-__all__ = ["TFPyEnvironment"]
+__all__ = ["TFPyEnvironment", "clear_py_error", "reraise_py_error"]
 
 
 class TFPyEnvironment:
@@ -98,7 +98,7 @@ class TFPyEnvironment:
         self._call_py(self._read_specs)
         self._lock = threading.Lock()
         # The original exception of the last failed call from a graph, for
-        # `_reraise_py_error`; TensorFlow only passes its text on.
+        # `reraise_py_error`; TensorFlow only passes its text on.
         self._py_error: Optional[BaseException] = None
 
     def _read_specs(self) -> None:
@@ -218,10 +218,11 @@ class TFPyEnvironment:
         leaves = tree.flatten_up_to(self._action_spec, action, check_types=False)
         if outer and outer[0] is not None and outer[0] != self._batch_dim:
             path, spec = nest_utils.flatten_with_paths(self._action_spec)[0]
-            raise ValueError(
-                f"action at '{path}': batch dim {outer[0]} differs from the environment's "
-                f"batch size {self._batch_dim}: expected {spec!r} with outer dims "
-                f"[{self._batch_dim}], got a value with shape {tuple(np.shape(leaves[0]))}")
+            raise ValueError(nest_utils.nest_error_message(
+                "action", path,
+                f"batch dim {outer[0]} differs from the environment's batch size "
+                f"{self._batch_dim} (outer dims [{self._batch_dim}] expected)",
+                spec=spec, value=leaves[0]))
         leaves = [tf.convert_to_tensor(leaf, spec.dtype)
                   for leaf, spec in zip(leaves, self._action_specs)]
         if self._check_dims and outer and outer[0] is None and leaves:
@@ -313,15 +314,15 @@ class TFPyEnvironment:
             array = np.asarray(leaf, self._time_step_np_dtypes[i])
             expected = self._time_step_shapes[i][1:] if self._unbatched else self._time_step_shapes[i]
             if array.shape != expected:
-                raise ValueError(
-                    f"{type(self._env).__name__} returned a time step whose leaf at "
-                    f"'{self._time_step_paths[i]}' has shape {array.shape}; expected shape "
-                    f"{expected} for {self._time_step_specs[i]!r}")
+                raise ValueError(nest_utils.nest_error_message(
+                    "returned time step", self._time_step_paths[i],
+                    f"has shape {array.shape}; expected shape {expected} for "
+                    f"{self._time_step_specs[i]!r}", owner=type(self._env).__name__))
             out.append(array[np.newaxis] if self._unbatched else array)
         return out
 
 
-def _reraise_py_error(env: Any, error: BaseException) -> None:
+def reraise_py_error(env: Any, error: BaseException) -> None:
     """Raises the Python exception behind `error` if `env` recorded one, else nothing.
 
     For callers that run a `TFPyEnvironment` inside a graph and catch
@@ -329,7 +330,15 @@ def _reraise_py_error(env: Any, error: BaseException) -> None:
     raised in the Python environment (an action out of bounds, say), and
     this raises the original `ValueError` or `TypeError` again, chained to
     `error`. Does nothing for other environments or when nothing was
-    recorded.
+    recorded. Call `clear_py_error(env)` before running the graph, so an
+    exception recorded by an earlier run is not raised instead.
+
+    Args:
+      env: the environment the graph stepped; any object.
+      error: the `tf.errors.OpError` caught around the graph's run.
+
+    Raises:
+      Exception: the recorded exception, with `error` as its cause.
     """
     original = getattr(env, "_py_error", None) if isinstance(env, TFPyEnvironment) else None
     if original is None:
@@ -338,7 +347,11 @@ def _reraise_py_error(env: Any, error: BaseException) -> None:
     raise original from error
 
 
-def _clear_py_error(env: Any) -> None:
-    """Forgets a recorded Python exception of `env` (see `_reraise_py_error`)."""
+def clear_py_error(env: Any) -> None:
+    """Forgets a recorded Python exception of `env` (see `reraise_py_error`).
+
+    Args:
+      env: any object; only a `TFPyEnvironment` records exceptions.
+    """
     if isinstance(env, TFPyEnvironment):
         env._py_error = None

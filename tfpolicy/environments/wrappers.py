@@ -29,7 +29,7 @@ import numpy as np
 import tree
 
 from specs import array_spec, nest_utils
-from specs._types import NestedArray, NestedArraySpec
+from specs import NestedArray, NestedArraySpec
 from tfpolicy.environments.py_environment import ActionChecker, PyEnvironment
 from tfpolicy.trajectories.time_step import StepType, TimeStep
 
@@ -95,7 +95,7 @@ class PyEnvironmentBaseWrapper(PyEnvironment):
         return self._env.reset()
 
     def _step(self, action: NestedArray) -> TimeStep:
-        return self._env._step_checked(action)
+        return self._env.step_unchecked(action)
 
     def close(self) -> None:
         """Closes the wrapped environment."""
@@ -141,7 +141,7 @@ class TimeLimit(PyEnvironmentBaseWrapper):
         return self._env.reset()
 
     def _step(self, action: NestedArray) -> TimeStep:
-        time_step = self._env._step_checked(action)
+        time_step = self._env.step_unchecked(action)
         self._num_steps += 1
         if self._num_steps >= self._duration and not time_step.is_last():
             time_step = time_step._replace(step_type=np.asarray(StepType.LAST))
@@ -171,12 +171,12 @@ class ActionRepeat(PyEnvironmentBaseWrapper):
         self._times = int(times)
 
     def _step(self, action: NestedArray) -> TimeStep:
-        time_step = self._env._step_checked(action)
+        time_step = self._env.step_unchecked(action)
         total = time_step.reward
         for _ in range(self._times - 1):
             if time_step.is_last():
                 break
-            time_step = self._env._step_checked(action)
+            time_step = self._env.step_unchecked(action)
             total = tree.map_structure(
                 lambda a, b: np.asarray(a + b, dtype=np.asarray(a).dtype), total, time_step.reward)
         return time_step._replace(reward=total)
@@ -207,9 +207,10 @@ class FlattenObservation(PyEnvironmentBaseWrapper):
             dtype = np.dtype(spec.dtype)
             if not (dtype == np.bool_ or np.issubdtype(dtype, np.integer)
                     or np.issubdtype(dtype, np.floating)):
-                raise TypeError(
-                    f"FlattenObservation: observation at '{path}' has dtype {dtype}, which "
-                    f"does not convert to float32: {spec!r}")
+                raise TypeError(nest_utils.nest_error_message(
+                    "observation", path,
+                    f"dtype {dtype} does not convert to float32: {spec!r}",
+                    owner="FlattenObservation"))
             size = int(np.prod(spec.shape, dtype=np.int64))
             if array_spec.is_bounded(spec):
                 bounded = True
@@ -239,7 +240,7 @@ class FlattenObservation(PyEnvironmentBaseWrapper):
         return self._flatten(self._env.reset())
 
     def _step(self, action: NestedArray) -> TimeStep:
-        return self._flatten(self._env._step_checked(action))
+        return self._flatten(self._env.step_unchecked(action))
 
 
 class ActionClip(PyEnvironmentBaseWrapper):

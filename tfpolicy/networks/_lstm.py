@@ -47,8 +47,8 @@ import tensorflow as tf
 import tree
 
 from specs import nest_utils
-from specs._types import NestedTensor, NestedTensorSpec
-from tfpolicy.networks.encoding_network import EncodingNetwork, _check_layer_sizes
+from specs import NestedTensor, NestedTensorSpec
+from tfpolicy.networks.encoding_network import EncodingNetwork, check_layer_sizes
 from tfpolicy.networks.network import Network
 from tfpolicy.trajectories.time_step import StepType
 
@@ -106,7 +106,7 @@ class LSTMNetwork(Network, abc.ABC):
         kernel_initializer: Any = None,
         name: Optional[str] = None,
     ):
-        lstm_size = _check_layer_sizes("lstm_size", lstm_size, allow_empty=False)
+        lstm_size = check_layer_sizes("lstm_size", lstm_size, allow_empty=False)
         super().__init__(input_tensor_spec, lstm_state_spec(lstm_size),
                          name=name or type(self).__name__)
         self._input_encoder = EncodingNetwork(

@@ -43,7 +43,7 @@ import tree
 
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
 from tfpolicy import _distributions
 
 tfd = tfp.distributions
@@ -292,8 +292,9 @@ class ProjectionNest(tf.Module):
                 heads.append(NormalProjection(spec, init_std, std_transform, state_dependent_std,
                                               mean_transform))
             else:
-                raise ValueError(f"action spec at '{path}' must be integer (categorical head) or "
-                                 f"float (normal head), got {spec!r}")
+                raise ValueError(nest_utils.nest_error_message(
+                    "action spec", path,
+                    f"must be integer (categorical head) or float (normal head), got {spec!r}"))
         self._heads = heads
 
     @property

@@ -29,7 +29,7 @@ import tensorflow as tf
 import tree
 
 from specs import nest_utils
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 from tfpolicy.networks.network import Network
 
 __all__ = ["EncodingNetwork"]
@@ -60,9 +60,17 @@ def _initializer(initializer: Any) -> Any:
     return initializer
 
 
-def _check_layer_sizes(name: str, sizes: Optional[Sequence[int]], allow_empty: bool = True
-                      ) -> Tuple[int, ...]:
-    """`sizes` as a tuple of positive ints (None: empty).
+def check_layer_sizes(name: str, sizes: Optional[Sequence[int]], allow_empty: bool = True
+                     ) -> Tuple[int, ...]:
+    """`sizes` as a tuple of positive ints (None: empty), for layer-size arguments.
+
+    Args:
+      name: the argument's name, for the error message.
+      sizes: a list or tuple of layer sizes, or None.
+      allow_empty: whether no layers at all is acceptable.
+
+    Returns:
+      The sizes as a tuple.
 
     Raises:
       ValueError: `sizes` is not a sequence of positive ints (or is empty when
@@ -175,7 +183,7 @@ class EncodingNetwork(Network):
         if len(paths) > 1 and preprocessing_combiner is None:
             raise ValueError(_COMBINER_NEEDED.format(
                 n=len(paths), paths=", ".join(repr(p) for p in paths)))
-        fc_layer_params = _check_layer_sizes("fc_layer_params", fc_layer_params)
+        fc_layer_params = check_layer_sizes("fc_layer_params", fc_layer_params)
         self._float_dtype = dtype
         self._preprocessing_layers = flat_layers
         self._combiner = preprocessing_combiner

@@ -35,7 +35,7 @@ import tree
 
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 from tfpolicy import _variables
 
 __all__ = ["Network", "as_network", "outer_rank"]
@@ -47,8 +47,9 @@ def outer_rank(observation: NestedTensor, input_tensor_spec: NestedTensorSpec) -
     spec = tree.flatten(input_tensor_spec)[0]
     rank = leaf.shape.rank
     if rank is None:
-        raise ValueError(f"network input at '{nest_utils.flatten_with_paths(observation)[0][0]}' "
-                         f"has unknown rank; expected {spec!r} with outer dims")
+        path = nest_utils.flatten_with_paths(observation)[0][0]
+        raise ValueError(nest_utils.nest_error_message(
+            "network input", path, "unknown rank", spec=spec, value=leaf))
     return rank - spec.shape.rank
 
 
@@ -176,10 +177,8 @@ class Network(tf.Module, abc.ABC):
 
     def create_variables(self) -> None:
         """Builds the variables by running the network once on a zero batch of one."""
-        zeros = tree.map_structure(lambda s: tf.zeros([1] + s.shape.as_list(), s.dtype),
-                                   self.input_tensor_spec)
-        state = tree.map_structure(lambda s: tf.zeros([1] + s.shape.as_list(), s.dtype),
-                                   self.state_spec)
+        zeros = tensor_spec.zero_spec_nest(self.input_tensor_spec, (1,))
+        state = tensor_spec.zero_spec_nest(self.state_spec, (1,))
         self(zeros, tf.zeros([1], tf.int32), state)
 
     @property

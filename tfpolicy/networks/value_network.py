@@ -17,7 +17,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import keras
 import tensorflow as tf
 
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 from tfpolicy.networks import _projection
 from tfpolicy.networks.encoding_network import EncodingNetwork
 from tfpolicy.networks.network import Network

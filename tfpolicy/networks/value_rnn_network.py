@@ -18,7 +18,7 @@ from typing import Any, Callable, List, Optional, Sequence
 import keras
 import tensorflow as tf
 
-from specs._types import NestedTensorSpec
+from specs import NestedTensorSpec
 from tfpolicy.networks import _projection
 from tfpolicy.networks._lstm import LSTMNetwork
 

@@ -8,8 +8,10 @@ from tfpolicy.policies import actor_policy
 from tfpolicy.policies import boltzmann_policy
 from tfpolicy.policies import epsilon_greedy_policy
 from tfpolicy.policies import fixed_policy
+from tfpolicy.policies import flat_bridge
 from tfpolicy.policies import gaussian_policy
 from tfpolicy.policies import greedy_policy
+from tfpolicy.policies import input_pruning
 from tfpolicy.policies import ou_noise_policy
 from tfpolicy.policies import py_policy
 from tfpolicy.policies import py_tf_eager_policy
@@ -22,8 +24,10 @@ from tfpolicy.policies.actor_policy import ActorPolicy
 from tfpolicy.policies.boltzmann_policy import BoltzmannPolicy
 from tfpolicy.policies.epsilon_greedy_policy import EpsilonGreedyPolicy
 from tfpolicy.policies.fixed_policy import FixedPolicy
+from tfpolicy.policies.flat_bridge import FlatBridge
 from tfpolicy.policies.gaussian_policy import GaussianPolicy
 from tfpolicy.policies.greedy_policy import GreedyPolicy
+from tfpolicy.policies.input_pruning import prune_unused_inputs
 from tfpolicy.policies.ou_noise_policy import OUNoisePolicy
 from tfpolicy.policies.py_policy import PyPolicy
 from tfpolicy.policies.py_tf_eager_policy import PyTFEagerPolicy
@@ -38,8 +42,10 @@ __all__ = [
     "boltzmann_policy",
     "epsilon_greedy_policy",
     "fixed_policy",
+    "flat_bridge",
     "gaussian_policy",
     "greedy_policy",
+    "input_pruning",
     "ou_noise_policy",
     "py_policy",
     "py_tf_eager_policy",
@@ -52,6 +58,7 @@ __all__ = [
     "BoltzmannPolicy",
     "EpsilonGreedyPolicy",
     "FixedPolicy",
+    "FlatBridge",
     "GaussianPolicy",
     "GreedyPolicy",
     "OUNoisePolicy",
@@ -62,4 +69,5 @@ __all__ = [
     "RandomTFPolicy",
     "TFPolicy",
     "TFPyPolicy",
+    "prune_unused_inputs",
 ]

@@ -4,25 +4,22 @@ A policy's distribution for an action leaf of shape `S` has batch shape
 `[..outer]` and event shape `S`, so its log-probability is one number per
 outer entry. `independent` reinterprets the spec's dims of an element-wise
 distribution as that event; `deterministic` builds the point masses of
-policies whose action is fixed given the time step (greedy, fixed), whose
-log-probability at their action is 0 (`zero_log_probabilities`).
+policies whose action is fixed given the time step (greedy, fixed).
 
 >>> from specs import TensorSpec
 >>> spec = {"move": TensorSpec([2], tf.float32), "pick": TensorSpec([], tf.int32)}
 >>> dists = deterministic({"move": tf.zeros([3, 2]), "pick": tf.ones([3], tf.int32)}, spec)
 >>> dists["move"].event_shape, dists["pick"].batch_shape
 (TensorShape([2]), TensorShape([3]))
->>> zero_log_probabilities(tf.constant([3]), spec)["move"].numpy()
-array([0., 0., 0.], dtype=float32)
 """
 
 import tensorflow as tf
 import tensorflow_probability as tfp
 import tree
 
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 
-__all__ = ["independent", "deterministic", "zero_log_probabilities"]
+__all__ = ["independent", "deterministic"]
 
 tfd = tfp.distributions
 
@@ -46,8 +43,3 @@ def deterministic(actions: NestedTensor, action_spec: NestedTensorSpec) -> Neste
     leaves = tree.flatten_up_to(action_spec, actions, check_types=False)
     return tree.unflatten_as(action_spec, [
         independent(tfd.Deterministic(a), s) for a, s in zip(leaves, tree.flatten(action_spec))])
-
-
-def zero_log_probabilities(outer: tf.Tensor, action_spec: NestedTensorSpec) -> NestedTensor:
-    """A nest like `action_spec` of float32 zeros of shape `outer` (a 1-D int tensor)."""
-    return tree.map_structure(lambda _: tf.zeros(outer, tf.float32), action_spec)

@@ -26,7 +26,7 @@ import tensorflow as tf
 import tree
 
 from specs import tensor_spec
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 from tfpolicy import _distributions
 
 __all__ = [

@@ -28,7 +28,7 @@ import tensorflow_probability as tfp
 import tree
 
 from specs import nest_utils
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 from tfpolicy.policies import _action_distributions
 from tfpolicy.policies import tf_policy
 from tfpolicy.trajectories import policy_step
@@ -75,8 +75,11 @@ class NoiseWrapper(tf_policy.TFPolicy):
     def _wrapped_modes(self, time_step: TimeStep,
                        policy_state: NestedTensor) -> Tuple[PolicyStep, List[tf.Tensor]]:
         """The wrapped policy's distribution step (at the wrapped policy's state
-        `policy_state`) and the flat list of its per-leaf modes (`[..outer] + shape`)."""
-        step = self._wrapped_policy.distribution(time_step, policy_state)
+        `policy_state`) and the flat list of its per-leaf modes (`[..outer] + shape`).
+
+        The wrapped policy runs unchecked (this policy validates) but still
+        resets its state on FIRST steps."""
+        step = self._wrapped_policy._unchecked_distribution(time_step, policy_state)
         leaves = tree.flatten_up_to(self.action_spec, step.action, check_types=False)
         return step, [d.mode() for d in leaves]
 
@@ -90,9 +93,10 @@ def _check_wrappable(policy: tf_policy.TFPolicy, owner: str) -> None:
     """
     for path, spec in nest_utils.flatten_with_paths(policy.action_spec):
         if not spec.dtype.is_floating:
-            raise ValueError(
-                f"{owner} adds noise to continuous actions only, but the wrapped policy's action "
-                f"spec at '{path}' is {spec!r}; wrap only the continuous part of the policy")
+            raise ValueError(nest_utils.nest_error_message(
+                "the wrapped policy's action spec", path,
+                f"noise applies to continuous actions only, got {spec!r}; wrap only the "
+                "continuous part of the policy", owner=owner))
     if not policy.has_distribution:
         raise TypeError(
             f"{owner} adds noise around the mode of the wrapped policy's distribution, but "

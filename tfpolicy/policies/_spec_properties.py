@@ -13,7 +13,22 @@ from tfpolicy.trajectories import trajectory as traj_lib
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 
-__all__ = ["SpecProperties"]
+__all__ = ["SpecProperties", "check_time_step_spec"]
+
+
+def check_time_step_spec(time_step_spec: Any, owner: Optional[str] = None) -> None:
+    """Raises TypeError unless `time_step_spec` is a `TimeStep` (of specs).
+
+    >>> try:
+    ...     check_time_step_spec({"observation": None}, owner="QPolicy")
+    ... except TypeError as error:
+    ...     print(error)
+    QPolicy: time_step_spec must be a TimeStep of specs (see time_step.time_step_spec), got {'observation': None}
+    """
+    if not isinstance(time_step_spec, TimeStep):
+        message = (f"time_step_spec must be a TimeStep of specs (see time_step.time_step_spec), "
+                   f"got {time_step_spec!r}")
+        raise TypeError(f"{owner}: {message}" if owner else message)
 
 
 class SpecProperties:

@@ -24,7 +24,7 @@ from typing import Optional, Union
 import tensorflow as tf
 import tree
 
-from specs._types import NestedTensor
+from specs import NestedTensor
 from tfpolicy.policies import tf_policy
 from tfpolicy.trajectories import policy_step
 from tfpolicy.trajectories.time_step import TimeStep
@@ -36,10 +36,13 @@ class PolicyWrapper(tf_policy.TFPolicy):
     """Base of policies built on another policy's distribution.
 
     Specs, recurrent state, splitter and `validate_args` are the wrapped
-    policy's. The wrapped policy's public `distribution` runs on every call, so
-    it resets its own state on FIRST steps (with its own initial state); this
-    base therefore does not reset it a second time. The wrapped policy is an
-    attribute, so its variables are this policy's variables.
+    policy's. The wrapped policy's distribution runs on every call through its
+    unchecked path: this policy's `action` or `distribution` has validated the
+    inputs (and validates the outputs), so nothing is checked twice, while the
+    wrapped policy still resets its own state on FIRST steps (with its own
+    initial state); this base therefore does not reset it a second time. The
+    wrapped policy is an attribute, so its variables are this policy's
+    variables.
 
     Args:
       policy: the wrapped `TFPolicy`; it must implement `_distribution`.
@@ -79,5 +82,5 @@ class PolicyWrapper(tf_policy.TFPolicy):
 
     def _wrapped_distribution(self, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
         """The wrapped policy's `PolicyStep` and its distributions, flat in action-spec order."""
-        step = self._wrapped_policy.distribution(time_step, policy_state)
+        step = self._wrapped_policy._unchecked_distribution(time_step, policy_state)
         return step, tree.flatten_up_to(self.action_spec, step.action, check_types=False)

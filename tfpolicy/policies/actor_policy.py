@@ -30,7 +30,7 @@ import tree
 
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 from tfpolicy import _distributions
 from tfpolicy.networks import network as network_lib
 from tfpolicy.policies import _constraints
@@ -174,8 +174,8 @@ class ActorPolicy(tf_policy.TFPolicy):
             elif tf.is_tensor(leaf):
                 distributions.append(tfd.Deterministic(loc=leaf))
             else:
-                raise TypeError(
-                    f"{name} at '{path}' must be a tfp distribution or a tensor, got {leaf!r}")
+                raise TypeError(nest_utils.nest_error_message(
+                    name, path, f"must be a tfp distribution or a tensor, got {leaf!r}"))
         return tree.unflatten_as(self.action_spec, distributions)
 
     def _masked(self, distributions: Any, mask: tf.Tensor) -> Any:

@@ -24,7 +24,7 @@ import tensorflow_probability as tfp
 import tree
 
 from specs import nest_utils
-from specs._types import NestedTensor
+from specs import NestedTensor
 from tfpolicy.policies import _wrapper
 from tfpolicy.policies import tf_policy
 from tfpolicy.trajectories.policy_step import PolicyStep
@@ -49,9 +49,10 @@ def _with_temperature(distribution: tfd.Distribution, temperature: tf.Tensor,
         # `copy` keeps the class and its other parameters (a shifted
         # categorical's shift, the dtype).
         return distribution.copy(logits=logits / tf.cast(temperature, logits.dtype), probs=None)
-    raise TypeError(
-        f"{_OWNER} scales categorical logits, but the wrapped policy's distribution for the "
-        f"action at '{path}' is a {type(distribution).__name__}")
+    raise TypeError(nest_utils.nest_error_message(
+        "the wrapped policy's distribution for the action", path,
+        f"a {type(distribution).__name__}, where categorical logits are scaled",
+        owner=_OWNER))
 
 
 class BoltzmannPolicy(_wrapper.PolicyWrapper):
@@ -73,8 +74,9 @@ class BoltzmannPolicy(_wrapper.PolicyWrapper):
                  temperature: Union[float, tf.Variable] = 1.0, name: Optional[str] = None):
         for path, spec in nest_utils.flatten_with_paths(policy.action_spec):
             if not spec.dtype.is_integer:
-                raise TypeError(f"{_OWNER} needs discrete (integer) actions; the action spec at "
-                                f"'{path}' is {spec!r}")
+                raise TypeError(nest_utils.nest_error_message(
+                    "the action spec", path, f"needs discrete (integer) actions, got {spec!r}",
+                    owner=_OWNER))
         if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
             if not temperature > 0:
                 raise ValueError(f"{_OWNER}: temperature must be positive, got {temperature}")

@@ -31,7 +31,7 @@ from typing import Callable, Optional, Union
 import tensorflow as tf
 import tree
 
-from specs._types import NestedTensor
+from specs import NestedTensor
 from tfpolicy import _distributions
 from tfpolicy.policies import _constraints
 from tfpolicy.policies import _wrapper

@@ -22,7 +22,7 @@ import tree
 
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import Nest, NestedTensor, NestedTensorSpec
+from specs import Nest, NestedTensor, NestedTensorSpec
 from tfpolicy.policies import _action_distributions
 from tfpolicy.policies import tf_policy
 from tfpolicy.trajectories import policy_step
@@ -81,8 +81,8 @@ def _check_bounds(arrays: List[np.ndarray], spec: NestedTensorSpec, name: str) -
     for (path, s), array in zip(nest_utils.flatten_with_paths(spec), arrays):
         if tensor_spec.is_bounded(s) and not (
                 np.all(array >= s.minimum) and np.all(array <= s.maximum)):
-            raise ValueError(
-                f"{name} at '{path}': value {array.tolist()} lies outside the bounds of {s!r}")
+            raise ValueError(nest_utils.nest_error_message(
+                name, path, f"value {array.tolist()} lies outside the bounds of {s!r}"))
 
 
 def _broadcast(array: np.ndarray, outer: tf.Tensor) -> tf.Tensor:
@@ -129,23 +129,24 @@ class FixedPolicy(tf_policy.TFPolicy):
         self._fixed = _Fixed(action_arrays, info_arrays, info_spec)
 
     def _outputs(self, time_step: TimeStep) -> tuple:
-        """The outer dims, and the actions and info broadcast to them (nests like their specs)."""
+        """The actions and info broadcast to the time step's outer dims (nests like their specs)."""
         outer = tf.shape(time_step.step_type)
         actions = tree.unflatten_as(self.action_spec,
                                     [_broadcast(a, outer) for a in self._fixed.actions])
         info = tree.unflatten_as(self._fixed.info_spec,
                                  [_broadcast(i, outer) for i in self._fixed.info])
-        return outer, actions, info
+        return actions, info
 
     def _distribution(self, time_step: TimeStep, policy_state: NestedTensor) -> PolicyStep:
-        _, actions, info = self._outputs(time_step)
+        actions, info = self._outputs(time_step)
         return PolicyStep(_action_distributions.deterministic(actions, self.action_spec),
                           policy_state, info)
 
     def _action(self, time_step: TimeStep, policy_state: NestedTensor,
                 seed: tf_policy.Seed) -> PolicyStep:
-        outer, actions, info = self._outputs(time_step)
+        actions, info = self._outputs(time_step)
+        step = PolicyStep(actions, policy_state, info)
         if self.emit_log_probability:
-            info = policy_step.set_log_probability(
-                info, _action_distributions.zero_log_probabilities(outer, self.action_spec))
-        return PolicyStep(actions, policy_state, info)
+            # Certain, and within the bounds (checked at construction), so clipping keeps it.
+            step = self._with_log_probability(step, None, time_step)
+        return step

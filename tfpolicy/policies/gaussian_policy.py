@@ -29,7 +29,7 @@ import tensorflow as tf
 import tree
 
 from specs import nest_utils
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 from tfpolicy.policies import _noise
 from tfpolicy.policies import tf_policy
 from tfpolicy.trajectories.policy_step import PolicyStep
@@ -120,8 +120,10 @@ def _checked_scale(scale: Any, path: str, spec: tf.TensorSpec, what: str) -> Any
     except ValueError:
         broadcast = None
     if broadcast != shape:
-        raise ValueError(f"{what} for the action at '{path}' must broadcast to {spec!r}, got "
-                         f"{scale!r} of shape {value.shape}")
+        raise ValueError(nest_utils.nest_error_message(
+            f"{what} for the action", path,
+            f"must broadcast to {spec!r}, got {scale!r} of shape {value.shape}"))
     if not np.all(value > 0):
-        raise ValueError(f"{what} for the action at '{path}' must be > 0, got {scale!r}")
+        raise ValueError(nest_utils.nest_error_message(
+            f"{what} for the action", path, f"must be > 0, got {scale!r}"))
     return value

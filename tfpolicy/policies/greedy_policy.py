@@ -23,11 +23,10 @@ import tensorflow_probability as tfp
 import tree
 
 from specs import tensor_spec
-from specs._types import NestedTensor
+from specs import NestedTensor
 from tfpolicy.policies import _action_distributions
 from tfpolicy.policies import _wrapper
 from tfpolicy.policies import tf_policy
-from tfpolicy.trajectories import policy_step
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -70,12 +69,12 @@ class GreedyPolicy(_wrapper.PolicyWrapper):
 
     def _action(self, time_step: TimeStep, policy_state: NestedTensor,
                 seed: tf_policy.Seed) -> PolicyStep:
-        # Computed here rather than by the base from `_distribution`, which would
-        # run the wrapped policy (and its network) a second time.
+        # The modes directly, without sampling their point masses; the
+        # log-probability is set here because the base would otherwise call
+        # `_distribution`, running the wrapped policy (and its network) again.
         step, modes = self._modes(time_step, policy_state)
-        info = step.info
+        step = PolicyStep(modes, step.state, step.info)
         if self.emit_log_probability:
-            zeros = _action_distributions.zero_log_probabilities(tf.shape(time_step.step_type),
-                                                                 self.action_spec)
-            info = policy_step.set_log_probability(info, zeros)
-        return PolicyStep(modes, step.state, info)
+            # Certain, and the modes are clipped already.
+            step = self._with_log_probability(step, None, time_step)
+        return step

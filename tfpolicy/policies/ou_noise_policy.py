@@ -50,10 +50,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 import tree
 
-from specs._types import NestedTensor
+from specs import NestedTensor
 from tfpolicy.policies import _noise
 from tfpolicy.policies import tf_policy
-from tfpolicy.trajectories import policy_step
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -139,18 +138,17 @@ class OUNoisePolicy(_noise.NoiseWrapper):
         next_noises = self._sample(next_noise_distributions, seed)
         action = tree.unflatten_as(self.action_spec, [
             mode + x for mode, x in zip(modes, tree.flatten(next_noises))])
-        info = wrapped_step.info
-        if self.emit_log_probability:
-            # Computed here from the same network output, rather than by the base calling
-            # `_distribution` again (a second network pass, which need not agree in training mode).
-            returned = self._clip_action(action) if self.clip else action
-            distributions = self._next_action_distributions(modes, noises)
-            log_probs = [tf.cast(d.log_prob(a), tf.float32)
-                         for d, a in zip(distributions, tree.flatten(returned))]
-            info = policy_step.set_log_probability(
-                info, tree.unflatten_as(self.action_spec, log_probs))
         state = {_WRAPPED: wrapped_step.state, _NOISE: next_noises}
-        return PolicyStep(action, state, info)
+        step = PolicyStep(action, state, wrapped_step.info)
+        if self.emit_log_probability:
+            # Set here from the same network output, rather than by the base calling
+            # `_distribution` again (a second network pass, which need not agree in training
+            # mode); of the action as returned, so clipped first.
+            distributions = tree.unflatten_as(
+                self.action_spec, self._next_action_distributions(modes, noises))
+            step = self._with_log_probability(step._replace(action=self._clip_action(action)),
+                                              distributions, time_step)
+        return step
 
     def _next_action_distributions(self, modes: List[tf.Tensor],
                                    noises: List[tf.Tensor]) -> List[tfd.Distribution]:

@@ -25,8 +25,8 @@ from typing import Any, Callable, Optional
 from specs import array_spec
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import NestedArray, NestedArraySpec
-from tfpolicy.policies._spec_properties import SpecProperties
+from specs import NestedArray, NestedArraySpec
+from tfpolicy.policies._spec_properties import SpecProperties, check_time_step_spec
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 
@@ -71,29 +71,34 @@ class PyPolicy(SpecProperties, abc.ABC):
       TypeError: `time_step_spec` is not a `TimeStep` of specs.
     """
 
+    # True for subclasses whose `_action` checks its own inputs (the numpy
+    # bridges check each new input signature once): `action` then checks nothing.
+    _checks_own_inputs = False
+
     def __init__(self, time_step_spec: TimeStep, action_spec: NestedArraySpec,
                  policy_state_spec: NestedArraySpec = (), info_spec: NestedArraySpec = (),
                  observation_and_action_constraint_splitter: Optional[Callable] = None,
                  validate_args: bool = True):
-        if not isinstance(time_step_spec, TimeStep):
-            raise TypeError(
-                f"time_step_spec must be a TimeStep of specs (see time_step.time_step_spec), "
-                f"got {time_step_spec!r}")
+        check_time_step_spec(time_step_spec)
         self._specs = _Specs(
             tensor_spec.to_array_spec(time_step_spec), tensor_spec.to_array_spec(action_spec),
             tensor_spec.to_array_spec(policy_state_spec), tensor_spec.to_array_spec(info_spec))
         self._splitter = observation_and_action_constraint_splitter
         self._validate_args = validate_args
+        self._check_each_step = validate_args and not self._checks_own_inputs
         # The checks of an input signature seen before cost a flatten per nest
         # (see `nest_utils.NestChecker`).
         self._checkers = _Checkers(self._specs)
 
-    def action(self, time_step: TimeStep, policy_state: NestedArray = ()) -> PolicyStep:
+    def action(self, time_step: TimeStep, policy_state: NestedArray = (),
+               seed: Optional[int] = None) -> PolicyStep:
         """The action for a (batched or unbatched) numpy time step.
 
         Args:
           time_step: a `TimeStep` of arrays matching `time_step_spec`, outer dims `[B]` or none.
           policy_state: the state from the previous step, `()` for stateless policies.
+          seed: an int seed for this call, for policies that take one (e.g.
+            `PyTFEagerPolicy`); None for the policy's own randomness.
 
         Returns:
           `PolicyStep(action, state, info)` of numpy arrays with the time step's outer dims.
@@ -101,13 +106,19 @@ class PyPolicy(SpecProperties, abc.ABC):
         Raises:
           TypeError, ValueError: with `validate_args`, on input or output that
             does not match its spec (the message names the nest path).
+          TypeError: a seed for a policy that takes none.
         """
-        if not self._validate_args:
-            return self._action(time_step, policy_state)
+        if not self._check_each_step:
+            if seed is None:
+                return self._action(time_step, policy_state)
+            return self._seeded_action(time_step, policy_state, seed)
         checkers = self._checkers
         _, outer = checkers.time_step(time_step)
         checkers.policy_state(policy_state, outer)
-        step = self._action(time_step, policy_state)
+        if seed is None:
+            step = self._action(time_step, policy_state)
+        else:
+            step = self._seeded_action(time_step, policy_state, seed)
         if not isinstance(step, PolicyStep):
             raise TypeError(f"action must return a PolicyStep, got {type(step).__name__}")
         checkers.action(step.action, outer)
@@ -122,6 +133,11 @@ class PyPolicy(SpecProperties, abc.ABC):
     @abc.abstractmethod
     def _action(self, time_step: TimeStep, policy_state: NestedArray) -> PolicyStep:
         """Returns `PolicyStep(action, new state, info)` as numpy arrays."""
+
+    def _seeded_action(self, time_step: TimeStep, policy_state: NestedArray,
+                       seed: int) -> PolicyStep:
+        """`_action` with a seed for this call; policies that take seeds override it."""
+        raise TypeError(f"{type(self).__name__}.action takes no seed; call it without one")
 
     def _get_initial_state(self, batch_size: Optional[int]) -> NestedArray:
         return array_spec.zero_spec_nest(self._specs.policy_state,

@@ -2,15 +2,16 @@
 
 This is the per-step path of every environment loop: numpy time step in,
 numpy policy step out. The step itself is `FlatBridge`'s (see
-`_flat_bridge.py`): one flatten, specs checked only when an input's shape or
+`flat_bridge.py`): one flatten, specs checked only when an input's shape or
 dtype changes, a compiled function called with the flat arrays, outputs
 packed by a packer built once.
 
 The compiled functions take flat tensors with a `None` batch dim, so every
 batch size shares one trace, and they are called as concrete functions,
-which skips `tf.function`'s per-call argument analysis. TF-Agents' bridge
-re-packs nests and re-validates specs on every step; here validation runs
-once per input signature.
+which skips `tf.function`'s per-call argument analysis; inputs the traced
+graph never reads are left out of the call (`input_pruning.py`). TF-Agents'
+bridge re-packs nests and re-validates specs on every step; here validation
+runs once per input signature.
 
 >>> import numpy as np, tensorflow as tf, tensorflow_probability as tfp
 >>> from specs import BoundedTensorSpec, TensorSpec
@@ -26,13 +27,15 @@ once per input signature.
 array(1, dtype=int32)
 """
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 import tree
 
-from specs._types import NestedArray
-from tfpolicy.policies._flat_bridge import FlatBridge, FlatFunction
+from specs import NestedArray
+from specs import tensor_spec
+from tfpolicy.policies.flat_bridge import FlatBridge, FlatFunction, Runner
+from tfpolicy.policies.input_pruning import prune_unused_inputs
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
@@ -52,7 +55,9 @@ class PyTFEagerPolicy(FlatBridge):
         gets unbatched steps back (a batch dim of 1 is added and removed).
         False: the caller passes batched `[B]` inputs.
 
-    The specs are the policy's, as `ArraySpec`s.
+    The specs are the policy's, as `ArraySpec`s. `action(..., seed=s)` runs
+    the policy eagerly with that seed (a compiled function would be traced
+    once per seed).
     """
 
     def __init__(self, policy: TFPolicy, use_tf_function: bool = True,
@@ -72,24 +77,16 @@ class PyTFEagerPolicy(FlatBridge):
         """The `TFPolicy` this runs."""
         return self._policy
 
-    def action(self, time_step: TimeStep, policy_state: NestedArray = (),
-               seed: Optional[int] = None) -> PolicyStep:
-        """The policy's action for a numpy time step.
+    def _runner_for(self, outer: Tuple[int, ...], leaves: Sequence[Any]) -> Runner:
+        return self._function_runner(self._flat_function(len(outer)), leaves)
 
-        Args:
-          time_step: unbatched when `batch_time_steps` (the default), else `[B]`.
-          policy_state: the state from the previous step, with the same outer dims.
-          seed: an int seed; seeded calls run eagerly (a compiled function
-            would otherwise be traced once per seed).
-
-        Returns:
-          `PolicyStep` of numpy arrays, with the time step's outer dims.
-
-        Raises:
-          TypeError, ValueError: inputs that do not match the specs, naming the nest path.
-        """
-        call = None if seed is None else (lambda *flat: self._eager(flat, seed))
-        return self._step(time_step, policy_state, call)
+    def _seeded_action(self, time_step: TimeStep, policy_state: NestedArray,
+                       seed: int) -> PolicyStep:
+        # Seeded calls run eagerly (a compiled function would be traced once
+        # per seed), so checking their inputs each time costs little.
+        leaves = self._flatten_checked(time_step, policy_state)
+        self._checked_outer(time_step, policy_state)
+        return self._function_runner(lambda *flat: self._eager(flat, seed), leaves)(leaves)
 
     def _flat_function(self, outer_rank: int) -> FlatFunction:
         if not self._use_tf_function:
@@ -99,44 +96,16 @@ class PyTFEagerPolicy(FlatBridge):
             fn = self._compiled[outer_rank] = self._compile(outer_rank)
         return fn
 
-    def _compile(self, outer_rank: int) -> Callable:
+    def _compile(self, outer_rank: int) -> FlatFunction:
         in_specs = tree.flatten(self._tensor_in_spec)
-        signature = [tf.TensorSpec([None] * outer_rank + s.shape.as_list(), s.dtype)
-                     for s in in_specs]
+        signature = tensor_spec.signature_nest(in_specs, [None] * outer_rank)
         policy, in_spec = self._policy, self._tensor_in_spec
 
         def flat_action(*flat: tf.Tensor) -> List[tf.Tensor]:
             time_step, policy_state = tree.unflatten_as(in_spec, list(flat))
             return tree.flatten(policy.action(time_step, policy_state))
 
-        full = tf.function(flat_action, input_signature=signature,
-                           autograph=False).get_concrete_function()
-        # Every argument of a concrete-function call costs tens of
-        # microseconds of conversion and binding, so inputs the graph never
-        # reads (the reward and discount of most policies, often the step
-        # type) are left out of the function that is called per step.
-        used = [i for i, placeholder in enumerate(full.graph.inputs[:len(in_specs)])
-                if placeholder.consumers()] or [0]
-        if len(used) == len(in_specs):
-            return full
-        first = used[0]
-
-        def pruned_action(*kept: tf.Tensor) -> List[tf.Tensor]:
-            flat: List[Any] = [None] * len(in_specs)
-            for i, value in zip(used, kept):
-                flat[i] = value
-            outer = tf.shape(kept[0])[:outer_rank]
-            for i, spec in enumerate(in_specs):
-                if flat[i] is None:  # never read: any value of the right shape will do
-                    inner = tf.constant(spec.shape.as_list(), tf.int32)
-                    flat[i] = tf.zeros(tf.concat([outer, inner], 0), spec.dtype)
-            return full(*flat)  # calls the traced graph: the policy is not traced again
-
-        pruned = tf.function(pruned_action, input_signature=[signature[i] for i in used],
-                             autograph=False).get_concrete_function()
-        if len(used) == 1:
-            return lambda *flat: pruned(flat[first])
-        return lambda *flat: pruned(*[flat[i] for i in used])
+        return prune_unused_inputs(flat_action, signature, outer_rank).on_all_inputs()
 
     def _eager(self, flat: Any, seed: Optional[int]) -> List[tf.Tensor]:
         time_step, policy_state = tree.unflatten_as(self._tensor_in_spec, list(flat))

@@ -24,10 +24,11 @@ import tensorflow as tf
 import tree
 
 from specs import tensor_spec
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 from tfpolicy import _distributions
 from tfpolicy.networks import network as network_lib
 from tfpolicy.policies import _constraints
+from tfpolicy.policies._spec_properties import check_time_step_spec
 from tfpolicy.policies import tf_policy
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
@@ -74,9 +75,7 @@ class QPolicy(tf_policy.TFPolicy):
         name: Optional[str] = None,
     ):
         discrete = _constraints.discrete_action(action_spec, _OWNER)
-        if not isinstance(time_step_spec, TimeStep):
-            raise TypeError(f"{_OWNER}: time_step_spec must be a TimeStep of specs (see "
-                            f"time_step.time_step_spec), got {time_step_spec!r}")
+        check_time_step_spec(time_step_spec, _OWNER)
         time_step_spec = tensor_spec.from_spec(time_step_spec)
         network_spec, mask_shape = _constraints.network_observation_spec(
             time_step_spec.observation, observation_and_action_constraint_splitter, _OWNER)

@@ -16,7 +16,7 @@ import numpy as np
 import tree
 
 from specs import array_spec
-from specs._types import NestedArray, NestedArraySpec
+from specs import NestedArray, NestedArraySpec
 from tfpolicy.policies.py_policy import PyPolicy
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep

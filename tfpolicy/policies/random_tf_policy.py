@@ -45,7 +45,7 @@ import tree
 
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
 from tfpolicy import _distributions
 from tfpolicy.policies import _action_distributions
 from tfpolicy.policies import _constraints
@@ -70,6 +70,9 @@ class _Law(NamedTuple):
     For discrete leaves `low`/`high` are the exact bounds in the spec's numpy
     dtype (0/1 for bool); for float leaves they are float64 with `has_low` /
     `has_high` saying which bounds count as finite.
+
+    `log_prob` makes a law usable where a distribution over the whole leaf is
+    expected, as by `TFPolicy._with_log_probability`.
     """
 
     spec: tf.TensorSpec
@@ -80,13 +83,23 @@ class _Law(NamedTuple):
     has_low: Optional[np.ndarray]
     has_high: Optional[np.ndarray]
     # Discrete leaves: the constant log-probability of any action.
-    log_prob: float
+    discrete_log_prob: float
+
+    def log_prob(self, action: tf.Tensor) -> tf.Tensor:
+        """The float32 log-probability of `action` (`[..outer] + shape`) per outer entry."""
+        if self.discrete:
+            outer = tf.shape(action)
+            if self.spec.shape.rank:
+                outer = outer[:action.shape.rank - self.spec.shape.rank]
+            return tf.fill(outer, tf.constant(self.discrete_log_prob, tf.float32))
+        return _continuous_log_prob(self, action)
 
 
 def _law(spec: tf.TensorSpec, path: str) -> _Law:
     if not spec.shape.is_fully_defined():
-        raise ValueError(f"RandomTFPolicy: the action spec at '{path}' ({spec!r}) needs a fully "
-                         "defined shape")
+        raise ValueError(nest_utils.nest_error_message(
+            "the action spec", path, f"needs a fully defined shape, got {spec!r}",
+            owner="RandomTFPolicy"))
     np_dtype = np.dtype(spec.dtype.as_numpy_dtype)
     shape = tuple(spec.shape.as_list())
     bounded = tensor_spec.is_bounded(spec)
@@ -101,8 +114,10 @@ def _law(spec: tf.TensorSpec, path: str) -> _Law:
         counts = high.astype(np.float64) - low.astype(np.float64) + 1.0
         return _Law(spec, path, True, low, high, None, None, float(-np.sum(np.log(counts))))
     if not np.issubdtype(np_dtype, np.floating):
-        raise TypeError(f"RandomTFPolicy: cannot draw actions for the spec at '{path}' "
-                        f"({spec!r}): its dtype is not bool, integer or float")
+        raise TypeError(nest_utils.nest_error_message(
+            "the action spec", path,
+            f"cannot draw actions for {spec!r}: its dtype is not bool, integer or float",
+            owner="RandomTFPolicy"))
     finfo = np.finfo(np_dtype)
     low = np.broadcast_to(np.asarray(spec.minimum if bounded else -np.inf, np.float64), shape)
     high = np.broadcast_to(np.asarray(spec.maximum if bounded else np.inf, np.float64), shape)
@@ -165,9 +180,10 @@ def _continuous_log_prob(law: _Law, action: tf.Tensor) -> tf.Tensor:
 
 
 def _not_representable(law: _Law, reason: str) -> ValueError:
-    return ValueError(
-        f"RandomTFPolicy.distribution: the uniform law of the action at '{law.path}' "
-        f"({law.spec!r}) has no tfp distribution here: {reason}; call `action` instead")
+    return ValueError(nest_utils.nest_error_message(
+        "the uniform law of the action", law.path,
+        f"{law.spec!r} has no tfp distribution here: {reason}; call `action` instead",
+        owner="RandomTFPolicy.distribution"))
 
 
 def _discrete_distribution(law: _Law, outer: tf.Tensor) -> tfd.Distribution:
@@ -291,21 +307,19 @@ class RandomTFPolicy(tf_policy.TFPolicy):
         outer = tf.shape(time_step.step_type)
         seed = tfp.random.sanitize_seed(seed)
         if self._discrete is not None:
-            dist = self._masked_distribution(time_step)
-            actions = [dist.sample(seed=seed)]
-            log_probs = [dist.log_prob(actions[0])]
+            laws = [self._masked_distribution(time_step)]
+            actions = [laws[0].sample(seed=seed)]
         else:
-            seeds = tfp.random.split_seed(seed, n=len(self._laws)) if len(self._laws) > 1 else [seed]
-            actions, log_probs = [], []
-            for law, leaf_seed in zip(self._laws, seeds):
-                if law.discrete:
-                    actions.append(_draw_discrete(law, outer, leaf_seed))
-                    log_probs.append(tf.fill(outer, tf.constant(law.log_prob, tf.float32)))
-                else:
-                    actions.append(_draw_continuous(law, outer, leaf_seed))
-                    log_probs.append(_continuous_log_prob(law, actions[-1]))
-        info = self._zero_info(outer)
+            laws = self._laws
+            seeds = tfp.random.split_seed(seed, n=len(laws)) if len(laws) > 1 else [seed]
+            actions = [
+                (_draw_discrete if law.discrete else _draw_continuous)(law, outer, leaf_seed)
+                for law, leaf_seed in zip(laws, seeds)
+            ]
+        step = PolicyStep(tree.unflatten_as(self.action_spec, actions), policy_state,
+                          self._zero_info(outer))
         if self.emit_log_probability:
-            info = policy_step.set_log_probability(
-                info, tree.unflatten_as(self.action_spec, log_probs))
-        return PolicyStep(tree.unflatten_as(self.action_spec, actions), policy_state, info)
+            # The draws lie within the bounds, so clipping keeps them.
+            step = self._with_log_probability(step, tree.unflatten_as(self.action_spec, laws),
+                                              time_step)
+        return step

@@ -15,7 +15,15 @@ policies, so subclasses write only the decision itself:
   Keras 3 variables as well as `tf.Variable`s.
 
 A subclass implements `_distribution` (the default `_action` samples from it),
-`_action`, or both. One that implements neither cannot be instantiated.
+`_action`, or both; constructing one that implements neither raises a
+`TypeError`. The default `_distribution` raises too: a policy that
+implements only `_action` chooses its actions directly and has none
+(`has_distribution` is False).
+
+Policies that build on another policy (greedy, epsilon-greedy, Boltzmann,
+noise) call the inner one's `_unchecked_distribution`: the outer `action` or
+`distribution` has validated the inputs already, so the checks run once per
+call.
 
 Example, a policy that always picks action 1 (the module's doctest):
 
@@ -32,7 +40,6 @@ Example, a policy that always picks action 1 (the module's doctest):
 array([1, 1, 1], dtype=int32)
 """
 
-import abc
 from typing import Any, Callable, List, Optional, Union
 
 import tensorflow as tf
@@ -41,10 +48,12 @@ import tree
 
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import NestedTensor, NestedTensorSpec
+from specs import NestedTensor, NestedTensorSpec
+from tfpolicy import _soft_update
 from tfpolicy import _variables
-from tfpolicy.policies import _policy_ops
-from tfpolicy.policies._spec_properties import SpecProperties
+from tfpolicy.policies import _conversion
+from tfpolicy.policies import _log_probabilities
+from tfpolicy.policies._spec_properties import SpecProperties, check_time_step_spec
 from tfpolicy.trajectories import policy_step
 from tfpolicy.trajectories import time_step as ts_lib
 from tfpolicy.trajectories.policy_step import PolicyStep
@@ -56,23 +65,23 @@ Seed = Union[int, tf.Tensor, None]
 Splitter = Callable[[NestedTensor], tuple]
 
 
-def _no_distribution(self: "TFPolicy", time_step: TimeStep, policy_state: NestedTensor) -> PolicyStep:
-    raise TypeError(
-        f"{type(self).__name__} chooses its actions directly (it implements `_action` only) "
-        "and has no action distribution; call `action` instead of `distribution`")
+class _Specs:
+    """Holds the specs outside `tf.Module`'s attribute tracking, which would
+    wrap dicts and tuples into its own container types."""
+
+    __slots__ = ("time_step", "action", "policy_state", "info", "clip_bounds")
+
+    def __init__(self, time_step: Any, action: Any, policy_state: Any, info: Any,
+                 clip_bounds: list):
+        self.time_step = time_step
+        self.action = action
+        self.policy_state = policy_state
+        self.info = info
+        # Per action leaf: (minimum, maximum) to clip to, or None.
+        self.clip_bounds = clip_bounds
 
 
-def _sample_from_distribution(self: "TFPolicy", time_step: TimeStep, policy_state: NestedTensor,
-                              seed: Seed) -> PolicyStep:
-    dist_step = self._distribution(time_step, policy_state)
-    return PolicyStep(self._sample(dist_step.action, seed), dist_step.state, dist_step.info)
-
-
-def _is_default_action(policy: "TFPolicy") -> bool:
-    return type(policy)._action is _sample_from_distribution
-
-
-class TFPolicy(SpecProperties, tf.Module, abc.ABC):
+class TFPolicy(SpecProperties, tf.Module):
     """Base class of TensorFlow policies.
 
     Args:
@@ -92,21 +101,10 @@ class TFPolicy(SpecProperties, tf.Module, abc.ABC):
       name: the module's name.
 
     Raises:
-      TypeError: `time_step_spec` is not a `TimeStep` of specs, or a spec
-        leaf is not a spec.
+      TypeError: the class implements neither `_distribution` nor `_action`;
+        `time_step_spec` is not a `TimeStep` of specs, or a spec leaf is not
+        a spec.
     """
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        # "`_distribution` and/or `_action`": a class that implements one gets a
-        # concrete fallback for the other before ABCMeta computes what is still
-        # abstract; a class that implements neither stays abstract.
-        super().__init_subclass__(**kwargs)
-        has_action = not getattr(cls._action, "__isabstractmethod__", False)
-        has_dist = not getattr(cls._distribution, "__isabstractmethod__", False)
-        if has_action and not has_dist:
-            cls._distribution = _no_distribution
-        elif has_dist and not has_action:
-            cls._action = _sample_from_distribution
 
     def __init__(
         self,
@@ -121,25 +119,26 @@ class TFPolicy(SpecProperties, tf.Module, abc.ABC):
         validate_args: bool = True,
         name: Optional[str] = None,
     ):
-        super().__init__(name=name)
-        if not isinstance(time_step_spec, TimeStep):
+        cls = type(self)
+        if cls._distribution is TFPolicy._distribution and cls._action is TFPolicy._action:
             raise TypeError(
-                f"time_step_spec must be a TimeStep of specs (see time_step.time_step_spec), "
-                f"got {time_step_spec!r}")
+                f"{cls.__name__} is abstract: it implements neither `_distribution` nor `_action`; "
+                "a TFPolicy implements at least one of them")
+        super().__init__(name=name)
+        check_time_step_spec(time_step_spec)
         time_step_spec = tensor_spec.from_spec(time_step_spec)
         action_spec = tensor_spec.from_spec(action_spec)
         policy_state_spec = tensor_spec.from_spec(policy_state_spec)
         info_spec = tensor_spec.from_spec(info_spec)
         if emit_log_probability:
             info_spec = policy_step.set_log_probability(
-                info_spec, _policy_ops.log_prob_spec(action_spec))
+                info_spec, _log_probabilities.log_prob_spec(action_spec))
         clip_bounds = [
             (s.minimum, s.maximum) if (clip and tensor_spec.is_bounded(s) and s.dtype.is_floating)
             else None
             for s in tree.flatten(action_spec)
         ]
-        self._specs = _policy_ops.Specs(time_step_spec, action_spec, policy_state_spec, info_spec,
-                                        clip_bounds)
+        self._specs = _Specs(time_step_spec, action_spec, policy_state_spec, info_spec, clip_bounds)
         self._clip = clip
         self._emit_log_probability = emit_log_probability
         self._automatic_state_reset = automatic_state_reset
@@ -161,7 +160,7 @@ class TFPolicy(SpecProperties, tf.Module, abc.ABC):
     @property
     def has_distribution(self) -> bool:
         """False for a policy that implements only `_action` (its `distribution()` raises)."""
-        return type(self)._distribution is not _no_distribution
+        return type(self)._distribution is not TFPolicy._distribution
 
     # ---- public API -----------------------------------------------------------
 
@@ -183,17 +182,27 @@ class TFPolicy(SpecProperties, tf.Module, abc.ABC):
           TypeError, ValueError: with `validate_args`, when an input or output
             does not match its spec; the message names the nest path.
         """
-        time_step, policy_state, outer = self._prepare(time_step, policy_state)
+        outer = self._check_inputs(time_step, policy_state) if self._validate_args else None
+        time_step, policy_state = self._converted_inputs(time_step, policy_state)
         dist_step = None
-        if _is_default_action(self):
+        if type(self)._action is TFPolicy._action:
+            # Sampled here rather than by the default `_action`, so the
+            # log-probability below reuses these distributions.
             dist_step = self._distribution(time_step, policy_state)
-            step = PolicyStep(self._sample(dist_step.action, seed), dist_step.state, dist_step.info)
+            step = self._sample_step(dist_step, seed)
         else:
             step = self._action(time_step, policy_state, seed)
         if self._clip:
             step = step._replace(action=self._clip_action(step.action))
-        if self._emit_log_probability:
-            step = self._with_log_probability(step, dist_step, time_step, policy_state)
+        if self._emit_log_probability and policy_step.get_log_probability(step.info, None) is None:
+            if dist_step is None:
+                if not self.has_distribution:
+                    raise TypeError(
+                        f"{type(self).__name__}: emit_log_probability=True, but its `_action` did "
+                        "not set info.log_probability and it has no distribution to compute it "
+                        "from")
+                dist_step = self._distribution(time_step, policy_state)
+            step = self._with_log_probability(step, dist_step.action, time_step)
         if self._validate_args:
             self._check_output(step, outer, "action")
         return step
@@ -209,8 +218,8 @@ class TFPolicy(SpecProperties, tf.Module, abc.ABC):
           TypeError: for a policy that implements only `_action`, and (with
             `validate_args`) for inputs or outputs that do not match their specs.
         """
-        time_step, policy_state, outer = self._prepare(time_step, policy_state)
-        step = self._distribution(time_step, policy_state)
+        outer = self._check_inputs(time_step, policy_state) if self._validate_args else None
+        step = self._unchecked_distribution(time_step, policy_state)
         if self._validate_args:
             nest_utils.check_nest(step.state, self._specs.policy_state, outer_shape=outer,
                                   name="distribution's policy_state")
@@ -259,18 +268,29 @@ class TFPolicy(SpecProperties, tf.Module, abc.ABC):
         if sort_variables_by_name:
             targets = sorted(targets, key=lambda c: c.variable.name)
             sources = sorted(sources, key=lambda c: c.variable.name)
-        _policy_ops.soft_update(sources, targets, tau, tau_non_trainable)
+        _soft_update.soft_update(sources, targets, tau, tau_non_trainable)
 
     # ---- subclass hooks --------------------------------------------------------
 
-    @abc.abstractmethod
     def _distribution(self, time_step: TimeStep, policy_state: NestedTensor) -> PolicyStep:
-        """Returns `PolicyStep(nest of distributions, new state, info)`."""
+        """Returns `PolicyStep(nest of distributions, new state, info)`.
 
-    @abc.abstractmethod
+        The default is for policies that implement only `_action`: they have
+        no distribution.
+        """
+        raise TypeError(
+            f"{type(self).__name__} chooses its actions directly (it implements `_action` only) "
+            "and has no action distribution; call `action` instead of `distribution`")
+
     def _action(self, time_step: TimeStep, policy_state: NestedTensor, seed: Seed) -> PolicyStep:
-        """Returns `PolicyStep(action, new state, info)`; a class that implements only
-        `_distribution` samples from it."""
+        """Returns `PolicyStep(action, new state, info)`; the default samples `_distribution`.
+
+        An implementation that emits log-probabilities itself (because it
+        holds the distributions its action came from) sets them with
+        `_with_log_probability`; otherwise `action` computes them from
+        `_distribution`.
+        """
+        return self._sample_step(self._distribution(time_step, policy_state), seed)
 
     def _get_initial_state(self, batch_size: Union[int, tf.Tensor, None]) -> NestedTensor:
         outer = () if batch_size is None else (
@@ -282,18 +302,28 @@ class TFPolicy(SpecProperties, tf.Module, abc.ABC):
 
     # ---- internals -------------------------------------------------------------
 
-    def _prepare(self, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
-        outer = None
-        if self._validate_args:
-            outer = nest_utils.check_nest(time_step, self._specs.time_step, name="time_step")
-            nest_utils.check_nest(policy_state, self._specs.policy_state, outer_shape=outer,
-                                  name="policy_state")
-        time_step = _policy_ops.to_tensors(time_step, self._specs.time_step)
+    def _check_inputs(self, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
+        """Validates the inputs against the specs; returns their outer dims."""
+        outer = nest_utils.check_nest(time_step, self._specs.time_step, name="time_step")
+        nest_utils.check_nest(policy_state, self._specs.policy_state, outer_shape=outer,
+                              name="policy_state")
+        return outer
+
+    def _converted_inputs(self, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
+        """The inputs as tensors, with the state of entries on a FIRST step reset."""
+        time_step = _conversion.to_tensors(time_step, self._specs.time_step)
         if self._has_state:
-            policy_state = _policy_ops.to_tensors(policy_state, self._specs.policy_state)
+            policy_state = _conversion.to_tensors(policy_state, self._specs.policy_state)
             if self._automatic_state_reset:
                 policy_state = self._reset_state_on_first(time_step, policy_state)
-        return time_step, policy_state, outer
+        return time_step, policy_state
+
+    def _unchecked_distribution(self, time_step: TimeStep,
+                                policy_state: NestedTensor) -> PolicyStep:
+        """`distribution` without validation, for a policy that wraps this one and has
+        validated the inputs itself (the state is still reset on FIRST steps)."""
+        time_step, policy_state = self._converted_inputs(time_step, policy_state)
+        return self._distribution(time_step, policy_state)
 
     def _reset_state_on_first(self, time_step: TimeStep, policy_state: NestedTensor) -> NestedTensor:
         is_first = tf.equal(time_step.step_type, ts_lib.StepType.FIRST)
@@ -306,6 +336,10 @@ class TFPolicy(SpecProperties, tf.Module, abc.ABC):
             return tf.where(mask, tf.cast(init, state.dtype), state)
 
         return tree.map_structure(reset, initial, policy_state)
+
+    def _sample_step(self, dist_step: PolicyStep, seed: Seed) -> PolicyStep:
+        """`dist_step` with its distributions replaced by a sample of them."""
+        return PolicyStep(self._sample(dist_step.action, seed), dist_step.state, dist_step.info)
 
     def _sample(self, distributions: Any, seed: Seed) -> NestedTensor:
         leaves = tree.flatten_up_to(self._specs.action, distributions, check_types=False)
@@ -330,22 +364,25 @@ class TFPolicy(SpecProperties, tf.Module, abc.ABC):
         ]
         return tree.unflatten_as(self._specs.action, clipped)
 
-    def _with_log_probability(self, step: PolicyStep, dist_step: Optional[PolicyStep],
-                              time_step: TimeStep, policy_state: NestedTensor) -> PolicyStep:
-        if policy_step.get_log_probability(step.info, None) is not None:
-            return step
-        if dist_step is None:
-            if not self.has_distribution:
-                raise TypeError(
-                    f"{type(self).__name__}: emit_log_probability=True, but its `_action` did not "
-                    "set info.log_probability and it has no distribution to compute it from")
-            dist_step = self._distribution(time_step, policy_state)
-        dists = tree.flatten_up_to(self._specs.action, dist_step.action, check_types=False)
-        actions = tree.flatten_up_to(self._specs.action, step.action, check_types=False)
-        log_probs = tree.unflatten_as(
-            self._specs.action,
-            [_policy_ops.log_prob(d, a, s)
-             for d, a, s in zip(dists, actions, tree.flatten(self._specs.action))])
+    def _with_log_probability(self, step: PolicyStep, distributions: Any,
+                              time_step: TimeStep) -> PolicyStep:
+        """`step` with `info.log_probability` of its action: the one place that sets it.
+
+        Args:
+          step: a step whose action is the one `action` returns (already
+            clipped, when the policy clips).
+          distributions: a nest like the action spec of the distributions the
+            action was drawn from (anything with `log_prob`; element-wise
+            log-densities are summed), or None for an action that is certain
+            given the time step (log-probability 0).
+          time_step: the time step acted on; its outer dims are the log-probabilities'.
+        """
+        if distributions is None:
+            log_probs = _log_probabilities.certain_log_probabilities(
+                tf.shape(time_step.step_type), self._specs.action)
+        else:
+            log_probs = _log_probabilities.log_probabilities(distributions, step.action,
+                                                             self._specs.action)
         return step._replace(info=policy_step.set_log_probability(step.info, log_probs))
 
     def _check_output(self, step: PolicyStep, outer: tuple, what: str) -> None:

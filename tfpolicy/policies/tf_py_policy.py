@@ -22,7 +22,7 @@ import tensorflow as tf
 import tree
 
 from specs import tensor_spec
-from specs._types import NestedTensor
+from specs import NestedTensor
 from tfpolicy.policies.py_policy import PyPolicy
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.policy_step import PolicyStep

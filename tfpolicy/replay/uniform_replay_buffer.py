@@ -29,7 +29,7 @@ import tree
 
 from specs import nest_utils
 from specs import tensor_spec
-from specs._types import Nest, NestedSpec
+from specs import Nest, NestedSpec
 
 __all__ = ["BufferInfo", "UniformReplayBuffer"]
 
@@ -68,8 +68,7 @@ class _Compiled:
 
     def __init__(self, buffer: "UniformReplayBuffer"):
         self.checker = nest_utils.NestChecker(buffer.data_spec, name="items")
-        signature = [tf.TensorSpec([buffer.batch_size] + spec.shape.as_list(), spec.dtype)
-                     for spec in tree.flatten(buffer.data_spec)]
+        signature = tree.flatten(tensor_spec.signature_nest(buffer.data_spec, (buffer.batch_size,)))
         self.write = tf.function(lambda *leaves: buffer._write(list(leaves)),
                                  input_signature=signature,
                                  autograph=False).get_concrete_function()
@@ -103,8 +102,9 @@ class UniformReplayBuffer(tf.Module):
         paths = [path for path, _ in nest_utils.flatten_with_paths(self._data_spec)]
         for path, spec in zip(paths, self._leaf_specs):
             if not spec.shape.is_fully_defined():
-                raise ValueError(f"UniformReplayBuffer: data_spec at '{path}' needs a fully "
-                                 f"defined shape, got {spec!r}")
+                raise ValueError(nest_utils.nest_error_message(
+                    "data_spec", path, f"needs a fully defined shape, got {spec!r}",
+                    owner="UniformReplayBuffer"))
         with self.name_scope:
             self._storage = [
                 tf.Variable(tf.zeros([self._batch_size, self._capacity] + spec.shape.as_list(),

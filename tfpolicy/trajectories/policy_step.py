@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np  # noqa: F401  (doctest namespace)
 
-from specs._types import Nest
+from specs import Nest
 
 __all__ = [
     "PolicyStep",

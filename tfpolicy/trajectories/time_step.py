@@ -22,7 +22,7 @@ constructors work inside `tf.function` with an unknown batch size.
 array(True)
 """
 
-from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import tensorflow as tf
@@ -30,7 +30,9 @@ import tree
 
 from specs import array_spec
 from specs import tensor_spec
-from specs._types import NUMPY_LEAF_TYPES, Nest, NestedSpec
+from specs import Nest, NestedSpec
+from tfpolicy.trajectories._fields import (Shape, as_discount, as_reward, contains_tensor, equal,
+                                           fill, shape_of)
 
 __all__ = [
     "StepType",
@@ -42,9 +44,6 @@ __all__ = [
     "time_step_spec",
 ]
 
-# A batch shape: static ints, or (inside a graph, when some dim is unknown)
-# a 1-D int32 tensor.
-Shape = Union[Tuple[int, ...], tf.Tensor]
 OuterDims = Union[Sequence[int], tf.Tensor, None]
 
 
@@ -84,51 +83,15 @@ class TimeStep(NamedTuple):
 
     def is_first(self) -> Any:
         """Bool of shape `B`: whether each step starts an episode."""
-        return _equal(self.step_type, StepType.FIRST)
+        return equal(self.step_type, StepType.FIRST)
 
     def is_mid(self) -> Any:
         """Bool of shape `B`: whether each step is inside an episode."""
-        return _equal(self.step_type, StepType.MID)
+        return equal(self.step_type, StepType.MID)
 
     def is_last(self) -> Any:
         """Bool of shape `B`: whether each step ends an episode."""
-        return _equal(self.step_type, StepType.LAST)
-
-
-def _equal(step_type: Any, value: np.int32) -> Any:
-    if not isinstance(step_type, (np.ndarray, np.generic)) and tf.is_tensor(step_type):
-        return tf.equal(step_type, value)
-    return np.asarray(np.equal(step_type, value))
-
-
-_NUMPY_LEAVES = NUMPY_LEAF_TYPES + (type(None),)
-
-
-def _contains_tensor(*nests: Nest) -> bool:
-    # The isinstance test first: tf.is_tensor is slow on numpy leaves, and
-    # numpy time steps are built on every environment step.
-    return any(not isinstance(leaf, _NUMPY_LEAVES) and tf.is_tensor(leaf)
-               for nest in nests for leaf in tree.flatten(nest))
-
-
-def _shape_of(x: Any, tensors: bool) -> Shape:
-    """The shape of `x`: static ints when known, else a 1-D int32 tensor."""
-    if not tensors:
-        return np.shape(x)
-    x = tf.convert_to_tensor(x)
-    if x.shape.is_fully_defined():
-        return tuple(x.shape.as_list())
-    if x.shape.rank is None:
-        raise ValueError(
-            f"cannot infer the batch shape from a value of unknown rank ({x!r}); "
-            "pass outer_dims")
-    return tf.shape(x)
-
-
-def _is_empty_shape(shape: Shape) -> bool:
-    if isinstance(shape, tuple):
-        return not shape
-    return shape.shape.as_list() == [0]
+        return equal(self.step_type, StepType.LAST)
 
 
 def _as_outer_dims(outer_dims: Any, tensors: bool) -> Shape:
@@ -147,63 +110,17 @@ def _batch_shape(reward: Nest, outer_dims: OuterDims, tensors: bool) -> Shape:
     leaves = tree.flatten(reward)
     if not leaves:
         return ()
-    return _shape_of(leaves[0], tensors)[:1]
-
-
-def _fill(shape: Shape, value: np.int32, tensors: bool) -> Any:
-    if tensors:
-        return tf.fill(shape, tf.constant(value, tf.int32))
-    return np.full(shape, value, np.int32)
-
-
-def _as_reward(reward: Nest, shape: Shape, tensors: bool) -> Nest:
-    """Arrays and tensors keep their dtype, Python numbers become float32;
-    scalar leaves are broadcast to a non-empty batch shape."""
-    broadcast = not _is_empty_shape(shape)
-
-    def convert(leaf: Any) -> Any:
-        if tensors:
-            if not tf.is_tensor(leaf):
-                is_array = isinstance(leaf, (np.ndarray, np.generic))
-                leaf = tf.convert_to_tensor(leaf, None if is_array else tf.float32)
-            if broadcast and leaf.shape.rank == 0:
-                leaf = tf.broadcast_to(leaf, shape)
-            return leaf
-        if isinstance(leaf, (np.ndarray, np.generic)):
-            leaf = np.asarray(leaf)
-        else:
-            leaf = np.asarray(leaf, np.float32)
-        if broadcast and leaf.ndim == 0:
-            leaf = np.full(shape, leaf, leaf.dtype)
-        return leaf
-
-    return tree.map_structure(convert, reward)
-
-
-def _as_discount(discount: Any, shape: Optional[Shape], tensors: bool) -> Any:
-    """`discount` as float32, broadcast to `shape` unless that is None."""
-    if tensors:
-        discount = tf.cast(discount, tf.float32)
-        return discount if shape is None else tf.broadcast_to(discount, shape)
-    discount = np.asarray(discount, np.float32)
-    if shape is None:
-        return discount
-    try:
-        return np.array(np.broadcast_to(discount, shape))
-    except ValueError:
-        raise ValueError(
-            f"discount of shape {discount.shape} does not broadcast to the batch "
-            f"shape {shape}") from None
+    return shape_of(leaves[0], tensors)[:1]
 
 
 def _make(step_type: np.int32, observation: Nest, reward: Nest, discount: Any,
           outer_dims: OuterDims) -> TimeStep:
-    tensors = _contains_tensor(observation, reward, discount, outer_dims)
+    tensors = contains_tensor(observation, reward, discount, outer_dims)
     shape = _batch_shape(reward, outer_dims, tensors)
     return TimeStep(
-        step_type=_fill(shape, step_type, tensors),
-        reward=_as_reward(reward, shape, tensors),
-        discount=_as_discount(discount, shape, tensors),
+        step_type=fill(shape, step_type, tensors),
+        reward=as_reward(reward, shape, tensors),
+        discount=as_discount(discount, shape, tensors),
         observation=observation)
 
 
@@ -227,7 +144,7 @@ def restart(observation: Nest, batch_size: Union[int, tf.Tensor, None] = None,
     {'a': array([[0., 0.],
            [0., 0.]])}
     """
-    tensors = _contains_tensor(observation, batch_size)
+    tensors = contains_tensor(observation, batch_size)
     if reward_spec is None:
         reward_spec = tf.TensorSpec([], tf.float32, name="reward")
     if batch_size is None:
@@ -241,9 +158,9 @@ def restart(observation: Nest, batch_size: Union[int, tf.Tensor, None] = None,
     else:
         reward = array_spec.zero_spec_nest(reward_spec, shape)
     return TimeStep(
-        step_type=_fill(shape, StepType.FIRST, tensors),
+        step_type=fill(shape, StepType.FIRST, tensors),
         reward=reward,
-        discount=_as_discount(1.0, shape, tensors),
+        discount=as_discount(1.0, shape, tensors),
         observation=observation)
 
 

@@ -23,9 +23,11 @@ import numpy as np
 import tensorflow as tf
 import tree
 
-from specs._types import Nest
+from specs import Nest
 from tfpolicy.trajectories import policy_step as ps
 from tfpolicy.trajectories import time_step as ts
+from tfpolicy.trajectories._fields import (as_discount, as_reward, contains_tensor, equal, fill,
+                                           shape_of)
 
 __all__ = [
     "Trajectory",
@@ -63,23 +65,23 @@ class Trajectory(NamedTuple):
 
     def is_first(self) -> Any:
         """Bool of shape `B`: whether `t` starts an episode (step type FIRST)."""
-        return ts._equal(self.step_type, ts.StepType.FIRST)
+        return equal(self.step_type, ts.StepType.FIRST)
 
     def is_mid(self) -> Any:
         """Bool of shape `B`: whether both `t` and `t + 1` are MID steps."""
-        both = (ts._equal(self.step_type, ts.StepType.MID),
-                ts._equal(self.next_step_type, ts.StepType.MID))
+        both = (equal(self.step_type, ts.StepType.MID),
+                equal(self.next_step_type, ts.StepType.MID))
         if tf.is_tensor(both[0]):
             return tf.logical_and(*both)
         return np.logical_and(*both)
 
     def is_last(self) -> Any:
         """Bool of shape `B`: whether `t + 1` ends the episode (next step type LAST)."""
-        return ts._equal(self.next_step_type, ts.StepType.LAST)
+        return equal(self.next_step_type, ts.StepType.LAST)
 
     def is_boundary(self) -> Any:
         """Bool of shape `B`: whether `t` is a LAST step, so `t + 1` starts a new episode."""
-        return ts._equal(self.step_type, ts.StepType.LAST)
+        return equal(self.step_type, ts.StepType.LAST)
 
 
 class Transition(NamedTuple):
@@ -93,16 +95,16 @@ class Transition(NamedTuple):
 def _create(observation: Nest, action: Nest, policy_info: Nest, reward: Nest,
             discount: Any, step_type: np.int32, next_step_type: np.int32) -> Trajectory:
     """Fills both step types to the shape of `discount`, which has one value per row."""
-    tensors = ts._contains_tensor(observation, action, policy_info, reward, discount)
-    discount = ts._as_discount(discount, None, tensors)
-    shape = ts._shape_of(discount, tensors)
+    tensors = contains_tensor(observation, action, policy_info, reward, discount)
+    discount = as_discount(discount, None, tensors)
+    shape = shape_of(discount, tensors)
     return Trajectory(
-        step_type=ts._fill(shape, step_type, tensors),
+        step_type=fill(shape, step_type, tensors),
         observation=observation,
         action=action,
         policy_info=policy_info,
-        next_step_type=ts._fill(shape, next_step_type, tensors),
-        reward=ts._as_reward(reward, shape, tensors),
+        next_step_type=fill(shape, next_step_type, tensors),
+        reward=as_reward(reward, shape, tensors),
         discount=discount)
 
 

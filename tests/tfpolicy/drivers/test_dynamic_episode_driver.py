@@ -20,15 +20,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from specs import ArraySpec, BoundedArraySpec, TensorSpec
+from env_toys import Counter
+from specs import TensorSpec
 from tfpolicy.drivers.dynamic_episode_driver import DynamicEpisodeDriver
 from tfpolicy.drivers import numpy_observer
-from tfpolicy.environments import BatchedPyEnvironment, PyEnvironment, load
+from tfpolicy.environments import BatchedPyEnvironment, load
 from tfpolicy.environments.tf_py_environment import TFPyEnvironment
 from tfpolicy.metrics import py_metrics
 from tfpolicy.policies import RandomTFPolicy, TFPolicy
 from tfpolicy.replay import UniformReplayBuffer
-from tfpolicy.trajectories import time_step as ts
 from tfpolicy.trajectories.policy_step import PolicyStep
 
 F, M, L = 0, 1, 2
@@ -36,31 +36,9 @@ STEP_TYPE = [[F, F], [M, M], [L, M], [F, L], [M, F], [L, M], [F, M], [M, L]]
 INFO = [[0, 0], [1, 1], [2, 2], [0, 3], [1, 0], [2, 1], [0, 2], [1, 3]]
 
 
-class Counter(PyEnvironment):
-    """Terminates after `length` steps; observation = step count; reward = action + 1."""
-
-    def __init__(self, length):
-        super().__init__()
-        self.length = length
-        self.resets = 0
-
-    def observation_spec(self):
-        return {"count": ArraySpec((), np.int32, "count")}
-
-    def action_spec(self):
-        return BoundedArraySpec((), np.int64, 0, 3, name="action")
-
-    def _reset(self):
-        self.resets += 1
-        self.t = 0
-        return ts.restart({"count": np.int32(0)})
-
-    def _step(self, action):
-        self.t += 1
-        reward = np.float32(action + 1)
-        if self.t == self.length:
-            return ts.termination({"count": np.int32(self.t)}, reward)
-        return ts.transition({"count": np.int32(self.t)}, reward, discount=0.9)
+def counter(length):
+    """Terminates after `length` steps; observation = {"count": step count}; reward = action + 1."""
+    return Counter(length, observation="count")
 
 
 class StepCountPolicy(TFPolicy):
@@ -79,7 +57,7 @@ class StepCountPolicy(TFPolicy):
 
 def make(lengths=(2, 3), offset=0, more_observers=(), **kwargs):
     """A driver over Counter envs of these lengths, recording every trajectory in `rows`."""
-    envs = [Counter(n) for n in lengths]
+    envs = [counter(n) for n in lengths]
     env = TFPyEnvironment(BatchedPyEnvironment(envs) if len(envs) > 1 else envs[0])
     rows = []
     policy = StepCountPolicy(env.time_step_spec(), env.action_spec(), offset)
@@ -158,7 +136,7 @@ def test_episode_returns_through_a_numpy_metric():
 
 
 def test_replay_buffer_collects_whole_episodes():
-    env = TFPyEnvironment(Counter(2))
+    env = TFPyEnvironment(counter(2))
     policy = StepCountPolicy(env.time_step_spec(), env.action_spec())
     buffer = UniformReplayBuffer(policy.collect_data_spec, capacity=20)
     DynamicEpisodeDriver(env, policy, observers=[buffer.add_batch], num_episodes=3).run()
@@ -174,7 +152,7 @@ def test_out_of_bounds_action_raises_the_environments_error():
 
 
 def test_constructor_and_run_checks():
-    env = TFPyEnvironment(Counter(2))
+    env = TFPyEnvironment(counter(2))
     policy = StepCountPolicy(env.time_step_spec(), env.action_spec())
     with pytest.raises(ValueError, match="num_episodes must be a non-negative integer"):
         DynamicEpisodeDriver(env, policy, num_episodes=-1)

@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from specs import ArraySpec, BoundedArraySpec, BoundedTensorSpec, TensorSpec
+from env_toys import Counter
+from specs import BoundedTensorSpec, TensorSpec
 from tfpolicy.drivers import DynamicStepDriver, numpy_observer
-from tfpolicy.environments import BatchedPyEnvironment, PyEnvironment, load
+from tfpolicy.environments import BatchedPyEnvironment, load
 from tfpolicy.environments.tf_py_environment import TFPyEnvironment
 from tfpolicy.metrics import py_metrics
 from tfpolicy.policies import RandomTFPolicy, TFPolicy
 from tfpolicy.replay import UniformReplayBuffer
-from tfpolicy.trajectories import time_step as ts
 from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 from tfpolicy.trajectories.trajectory import Trajectory
@@ -36,36 +36,6 @@ NEXT_STEP_TYPE = [[M, M], [L, M], [F, L], [M, F], [L, M]]
 INFO = [[0, 0], [1, 1], [2, 2], [0, 3], [1, 0]]
 REWARD = [[1, 1], [2, 2], [0, 3], [1, 0], [2, 1]]
 DISCOUNT = [[0.9, 0.9], [0, 0.9], [1, 0], [0.9, 1], [0, 0.9]]
-
-
-class Counter(PyEnvironment):
-    """Terminates after `length` steps; observation = step count; reward = action + 1."""
-
-    def __init__(self, length):
-        super().__init__()
-        self.length = length
-        self.actions = []
-
-    def observation_spec(self):
-        return {"count": ArraySpec((), np.int32, "count"), "pair": ArraySpec((2,), np.float32, "pair")}
-
-    def action_spec(self):
-        return BoundedArraySpec((), np.int64, 0, 3, name="action")
-
-    def _obs(self):
-        return {"count": np.int32(self.t), "pair": np.array([self.t, -self.t], np.float32)}
-
-    def _reset(self):
-        self.t = 0
-        return ts.restart(self._obs())
-
-    def _step(self, action):
-        self.actions.append(int(action))
-        self.t += 1
-        reward = np.float32(action + 1)
-        if self.t == self.length:
-            return ts.termination(self._obs(), reward)
-        return ts.transition(self._obs(), reward, discount=0.9)
 
 
 class StepCountPolicy(TFPolicy):

@@ -3,40 +3,20 @@
 import numpy as np
 import pytest
 
+from env_toys import Counter
 from specs import ArraySpec, BoundedArraySpec
 from tfpolicy.drivers import PyDriver
-from tfpolicy.environments import BatchedPyEnvironment, PyEnvironment
+from tfpolicy.environments import BatchedPyEnvironment
 from tfpolicy.policies import PyPolicy, RandomPyPolicy
 from tfpolicy.replay import UniformReplayBuffer
 from tfpolicy.trajectories import PolicyStep
-from tfpolicy.trajectories import time_step as ts
 
 FIRST, MID, LAST = 0, 1, 2
 
 
-class Counter(PyEnvironment):
-    """Observation = steps taken; reward = action + 1; terminates after `length` steps."""
-
-    def __init__(self, length):
-        super().__init__()
-        self.length = length
-
-    def observation_spec(self):
-        return ArraySpec((), np.int32, name="observation")
-
-    def action_spec(self):
-        return BoundedArraySpec((), np.int64, 0, 3, name="action")
-
-    def _reset(self):
-        self.t = 0
-        return ts.restart(np.int32(0))
-
-    def _step(self, action):
-        self.t += 1
-        reward = np.float32(action + 1)
-        if self.t == self.length:
-            return ts.termination(np.int32(self.t), reward)
-        return ts.transition(np.int32(self.t), reward, discount=0.9)
+def counter(length):
+    """Observation = steps taken (a scalar); reward = action + 1; terminates after `length` steps."""
+    return Counter(length, observation="scalar")
 
 
 class CountingPolicy(PyPolicy):
@@ -56,7 +36,7 @@ def _rows(observer_rows, field):
 
 
 def test_unbatched_episode_rows_are_hand_checked():
-    env = Counter(3)
+    env = counter(3)
     rows = []
     driver = PyDriver(env, CountingPolicy(env), observers=[rows.append], max_episodes=1)
     time_step, state = driver.run()
@@ -72,7 +52,7 @@ def test_unbatched_episode_rows_are_hand_checked():
 
 
 def test_end_episode_on_last_step_stops_before_the_boundary():
-    env = Counter(3)
+    env = counter(3)
     rows = []
     driver = PyDriver(env, CountingPolicy(env), [rows.append], max_episodes=1,
                       end_episode_on_boundary=False)
@@ -82,7 +62,7 @@ def test_end_episode_on_last_step_stops_before_the_boundary():
 
 
 def test_max_steps_excludes_boundaries_and_runs_resume():
-    env = Counter(2)
+    env = counter(2)
     policy = CountingPolicy(env)
     rows = []
     driver = PyDriver(env, policy, [rows.append], max_steps=3)
@@ -97,7 +77,7 @@ def test_max_steps_excludes_boundaries_and_runs_resume():
 
 
 def test_run_without_arguments_continues_from_the_env_current_step():
-    env = Counter(5)
+    env = counter(5)
     rows = []
     driver = PyDriver(env, CountingPolicy(env), [rows.append], max_steps=2)
     driver.run()
@@ -107,25 +87,25 @@ def test_run_without_arguments_continues_from_the_env_current_step():
 
 
 def test_both_limits_stop_at_whichever_comes_first():
-    env = Counter(10)
+    env = counter(10)
     driver = PyDriver(env, CountingPolicy(env), [], max_steps=4, max_episodes=1)
     _, state = driver.run()
     assert int(state) == 4
-    env = Counter(1)
+    env = counter(1)
     driver = PyDriver(env, CountingPolicy(env), [], max_steps=100, max_episodes=2)
     _, state = driver.run()
     assert int(state) == 4  # F->L, boundary, F->L, boundary
 
 
 def test_zero_limit_takes_no_step():
-    env = Counter(3)
+    env = counter(3)
     rows = []
     time_step, _ = PyDriver(env, CountingPolicy(env), [rows.append], max_steps=0).run()
     assert rows == [] and int(time_step.step_type) == FIRST
 
 
 def test_batched_counts_every_entry_and_resets_per_entry():
-    env = BatchedPyEnvironment([Counter(1), Counter(3)])
+    env = BatchedPyEnvironment([counter(1), counter(3)])
     rows = []
     driver = PyDriver(env, CountingPolicy(env), [rows.append], max_episodes=3)
     _, state = driver.run()
@@ -137,14 +117,14 @@ def test_batched_counts_every_entry_and_resets_per_entry():
 
 
 def test_batched_max_steps_sums_over_the_batch():
-    env = BatchedPyEnvironment([Counter(5), Counter(5), Counter(5)])
+    env = BatchedPyEnvironment([counter(5), counter(5), counter(5)])
     rows = []
     PyDriver(env, CountingPolicy(env), [rows.append], max_steps=7).run()
     assert len(rows) == 3  # 3 steps per call: 6 < 7 after two calls, 9 after three
 
 
 def test_transition_observers_see_the_policy_step_before_observers():
-    env = Counter(2)
+    env = counter(2)
     calls = []
     driver = PyDriver(env, CountingPolicy(env), [lambda row: calls.append("trajectory")],
                       transition_observers=[lambda t: calls.append(t)], max_steps=1)
@@ -156,7 +136,7 @@ def test_transition_observers_see_the_policy_step_before_observers():
 
 
 def test_observer_exception_propagates():
-    env = Counter(2)
+    env = counter(2)
 
     def broken(row):
         raise RuntimeError("observer failed")
@@ -166,7 +146,7 @@ def test_observer_exception_propagates():
 
 
 def test_replay_add_batch_is_an_observer_for_unbatched_envs():
-    env = Counter(2)
+    env = counter(2)
     policy = CountingPolicy(env)
     buffer = UniformReplayBuffer(policy.collect_data_spec, capacity=10)
     PyDriver(env, policy, [buffer.add_batch], max_episodes=2).run()
@@ -177,7 +157,7 @@ def test_replay_add_batch_is_an_observer_for_unbatched_envs():
 
 
 def test_replay_add_batch_is_an_observer_for_batched_envs():
-    env = BatchedPyEnvironment([Counter(1), Counter(2)])
+    env = BatchedPyEnvironment([counter(1), counter(2)])
     policy = CountingPolicy(env)
     buffer = UniformReplayBuffer(policy.collect_data_spec, capacity=10, batch_size=2)
     PyDriver(env, policy, [buffer.add_batch], max_steps=4).run()
@@ -187,7 +167,7 @@ def test_replay_add_batch_is_an_observer_for_batched_envs():
 
 
 def test_limits_and_observers_are_validated():
-    env = Counter(2)
+    env = counter(2)
     policy = CountingPolicy(env)
     with pytest.raises(ValueError, match="max_steps, max_episodes or both"):
         PyDriver(env, policy, [])
@@ -202,7 +182,7 @@ def test_limits_and_observers_are_validated():
 
 
 def test_policy_and_env_specs_must_agree():
-    env = Counter(2)
+    env = counter(2)
     other = RandomPyPolicy(env.time_step_spec(), BoundedArraySpec((), np.int32, 0, 3))
     with pytest.raises(ValueError) as error:
         PyDriver(env, other, [], max_steps=1)
@@ -211,13 +191,13 @@ def test_policy_and_env_specs_must_agree():
 
 
 def test_bad_action_from_policy_names_the_path():
-    env = Counter(2)
+    env = counter(2)
 
     class OutOfRange(CountingPolicy):
         def _action(self, time_step, policy_state):
             return PolicyStep(np.int64(3), policy_state + 1)
 
-    env = Counter(2)
+    env = counter(2)
     bounded = OutOfRange(env)
     # The policy's spec allows 0..3 like the env; make the env stricter.
     env.action_spec = lambda: BoundedArraySpec((), np.int64, 0, 1, name="action")

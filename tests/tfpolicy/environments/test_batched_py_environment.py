@@ -3,43 +3,9 @@
 import numpy as np
 import pytest
 
-from specs import ArraySpec, BoundedArraySpec
-from tfpolicy.environments import BatchedPyEnvironment, PyEnvironment
-from tfpolicy.trajectories import time_step as ts
-
-
-class Counter(PyEnvironment):
-    """Terminates after `length` steps; observation = step count; reward = action + 1."""
-
-    def __init__(self, length):
-        super().__init__()
-        self.length = length
-        self.actions = []
-        self.closed = 0
-
-    def observation_spec(self):
-        return {"count": ArraySpec((), np.int32), "pair": ArraySpec((2,), np.float32)}
-
-    def action_spec(self):
-        return BoundedArraySpec((), np.int64, 0, 3, name="action")
-
-    def _obs(self):
-        return {"count": np.int32(self.t), "pair": np.array([self.t, -self.t], np.float32)}
-
-    def _reset(self):
-        self.t = 0
-        return ts.restart(self._obs())
-
-    def _step(self, action):
-        self.actions.append(int(action))
-        self.t += 1
-        reward = np.float32(action + 1)
-        if self.t == self.length:
-            return ts.termination(self._obs(), reward)
-        return ts.transition(self._obs(), reward, discount=0.9)
-
-    def close(self):
-        self.closed += 1
+from env_toys import Counter
+from specs import BoundedArraySpec
+from tfpolicy.environments import BatchedPyEnvironment
 
 
 def test_batched_properties_and_specs():

@@ -8,22 +8,15 @@ tens of milliseconds, so tests build their own.
 import functools
 import gc
 import os
-import pathlib
-import sys
 
 import numpy as np
 import pytest
 
+import env_toys  # workers import it by module name, on the sys.path conftest.py sets
 from tfpolicy.environments.batched_py_environment import BatchedPyEnvironment
 from tfpolicy.environments.gymnasium_wrapper import load
 from tfpolicy.environments.parallel_py_environment import (ParallelPyEnvironment,
                                                            ProcessPyEnvironment)
-
-# Workers import the toy environments by module name and inherit sys.path.
-_HERE = str(pathlib.Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-import env_toys  # noqa: E402
 
 
 def counters(*lengths, **kwargs):

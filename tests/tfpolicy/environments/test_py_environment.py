@@ -6,46 +6,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tfpolicy.environments as environments
+from env_toys import Counter
 from specs import ArraySpec, BoundedArraySpec
-from tfpolicy.environments import PyEnvironment
 from tfpolicy.environments.py_environment import check_action
 from tfpolicy.trajectories import time_step as ts
 from tfpolicy.trajectories.time_step import StepType
 
 
-class Counter(PyEnvironment):
+def counter(**kwargs):
     """Counts steps; the episode terminates after 3 steps; reward = the action."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.resets = 0
-        self.actions = []
-        self.closed = 0
-
-    def observation_spec(self):
-        return ArraySpec((), np.int32, name="observation")
-
-    def action_spec(self):
-        return BoundedArraySpec((), np.int64, 0, 2, name="action")
-
-    def _reset(self):
-        self.resets += 1
-        self._count = 0
-        return ts.restart(np.int32(0))
-
-    def _step(self, action):
-        self.actions.append(action)
-        self._count += 1
-        reward = np.float32(action)
-        if self._count == 3:
-            return ts.termination(np.int32(self._count), reward)
-        return ts.transition(np.int32(self._count), reward, discount=0.5)
-
-    def close(self):
-        self.closed += 1
+    return Counter(3, observation="scalar", reward="action", discount=0.5, max_action=2, **kwargs)
 
 
 class TwoPart(Counter):
+    """A nested action; records each action as given, never ends."""
+
+    def __init__(self):
+        super().__init__(3, observation="scalar")
+
     def action_spec(self):
         return {"move": BoundedArraySpec((2,), np.float32, -1.0, [1.0, 2.0]),
                 "pick": BoundedArraySpec((), np.int32, 0, 3)}
@@ -61,7 +39,7 @@ def _summary(time_step):
 
 
 def test_episode_step_types_rewards_and_discounts():
-    env = Counter()
+    env = counter()
     steps = [env.reset()] + [env.step(a) for a in (np.int64(1), np.int64(2), np.int64(1))]
     assert [_summary(t) for t in steps] == [
         (StepType.FIRST, 0.0, 1.0, 0),
@@ -72,7 +50,7 @@ def test_episode_step_types_rewards_and_discounts():
 
 
 def test_step_after_last_resets_and_ignores_the_action():
-    env = Counter()
+    env = counter()
     env.reset()
     for _ in range(3):
         last = env.step(1)
@@ -85,7 +63,7 @@ def test_step_after_last_resets_and_ignores_the_action():
 
 
 def test_step_before_reset_resets():
-    env = Counter()
+    env = counter()
     assert env.current_time_step() is None
     first = env.step(1)
     assert first.is_first() and env.resets == 1 and env.actions == []
@@ -93,7 +71,7 @@ def test_step_before_reset_resets():
 
 
 def test_without_auto_reset_step_after_last_raises():
-    env = Counter(auto_reset=False)
+    env = counter(auto_reset=False)
     with pytest.raises(RuntimeError, match="before the first reset"):
         env.step(0)
     env.reset()
@@ -105,7 +83,7 @@ def test_without_auto_reset_step_after_last_raises():
 
 
 def test_specs_default_reward_and_unbatched():
-    env = Counter()
+    env = counter()
     spec = env.time_step_spec()
     assert spec.observation == ArraySpec((), np.int32, name="observation")
     assert spec.reward == ArraySpec((), np.float32, name="reward")
@@ -114,7 +92,7 @@ def test_specs_default_reward_and_unbatched():
 
 
 def test_out_of_bounds_action_names_path_spec_and_value():
-    env = Counter()
+    env = counter()
     env.reset()
     with pytest.raises(ValueError) as info:
         env.step(np.int64(5))
@@ -179,24 +157,18 @@ def test_check_action_with_outer_shape():
 
 
 def test_context_manager_closes():
-    with Counter() as env:
+    with counter() as env:
         env.reset()
         assert env.closed == 0
     assert env.closed == 1
 
 
 def test_context_manager_closes_on_error():
-    env = Counter()
+    env = counter()
     with pytest.raises(KeyError):
         with env:
             raise KeyError("boom")
     assert env.closed == 1
-
-
-def test_public_names():
-    for name in environments.__all__:
-        assert hasattr(environments, name), name
-    assert environments.PyEnvironment is PyEnvironment
 
 
 def test_action_checker_checks_bounds_on_every_call_after_caching():

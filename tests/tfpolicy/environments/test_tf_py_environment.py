@@ -6,48 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from env_toys import Counter
 from specs import ArraySpec, BoundedArraySpec, BoundedTensorSpec, TensorSpec, tensor_spec
 from tfpolicy.environments import BatchedPyEnvironment, PyEnvironment, load
 from tfpolicy.environments.tf_py_environment import TFPyEnvironment
 from tfpolicy.policies import RandomTFPolicy
 from tfpolicy.trajectories import time_step as ts
-
-
-class Counter(PyEnvironment):
-    """Terminates after `length` steps; observation = step count; reward = action + 1."""
-
-    def __init__(self, length):
-        super().__init__()
-        self.length = length
-        self.actions = []
-        self.threads = set()
-        self.closed = 0
-
-    def observation_spec(self):
-        return {"count": ArraySpec((), np.int32, "count"), "pair": ArraySpec((2,), np.float32, "pair")}
-
-    def action_spec(self):
-        return BoundedArraySpec((), np.int64, 0, 3, name="action")
-
-    def _obs(self):
-        return {"count": np.int32(self.t), "pair": np.array([self.t, -self.t], np.float32)}
-
-    def _reset(self):
-        self.threads.add(threading.get_ident())
-        self.t = 0
-        return ts.restart(self._obs())
-
-    def _step(self, action):
-        self.threads.add(threading.get_ident())
-        self.actions.append(int(action))
-        self.t += 1
-        reward = np.float32(action + 1)
-        if self.t == self.length:
-            return ts.termination(self._obs(), reward)
-        return ts.transition(self._obs(), reward, discount=0.9)
-
-    def close(self):
-        self.closed += 1
 
 
 class Arm(PyEnvironment):
@@ -249,8 +213,8 @@ def test_unbatched_env_rejects_a_longer_batch_at_run_time():
 def test_time_step_of_wrong_shape_from_the_env_names_the_path():
     env = TFPyEnvironment(WrongShape(3))
     env.reset()
-    with pytest.raises(ValueError, match="WrongShape returned a time step whose leaf at "
-                                         "'observation/pair' has shape \\(3,\\); expected "
+    with pytest.raises(ValueError, match="WrongShape: returned time step at "
+                                         "'observation/pair': has shape \\(3,\\); expected "
                                          "shape \\(2,\\)"):
         env.step(tf.constant([0], tf.int64))
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from env_toys import Counter
 from specs import ArraySpec, BoundedArraySpec
 from tfpolicy.environments import (
     ActionClip,
@@ -16,37 +17,14 @@ from tfpolicy.environments import (
 from tfpolicy.trajectories import time_step as ts
 
 
-class Counter(PyEnvironment):
-    """Terminates after `length` steps; reward of step k is k (float32); discount 0.5."""
+def counter(length=3):
+    """Terminates after `length` steps; reward of step k is k (float32); discount 0.5.
 
-    def __init__(self, length=3):
-        super().__init__()
-        self.length = length
-        self.actions = []
-        self.resets = 0
-        self.closed = 0
-        self.extra = "inner attribute"
-
-    def observation_spec(self):
-        return ArraySpec((), np.int32, name="observation")
-
-    def action_spec(self):
-        return BoundedArraySpec((), np.int64, 0, 1, name="action")
-
-    def _reset(self):
-        self.resets += 1
-        self.t = 0
-        return ts.restart(np.int32(0))
-
-    def _step(self, action):
-        self.actions.append(action)
-        self.t += 1
-        if self.t == self.length:
-            return ts.termination(np.int32(self.t), np.float32(self.t))
-        return ts.transition(np.int32(self.t), np.float32(self.t), discount=0.5)
-
-    def close(self):
-        self.closed += 1
+    It carries an `extra` attribute for the wrappers to forward.
+    """
+    env = Counter(length, observation="scalar", reward="step", discount=0.5, max_action=1)
+    env.extra = "inner attribute"
+    return env
 
 
 class NestedObs(PyEnvironment):
@@ -76,7 +54,7 @@ class NestedObs(PyEnvironment):
 
 
 def test_base_wrapper_forwards_everything():
-    inner = Counter()
+    inner = counter()
     env = PyEnvironmentBaseWrapper(inner)
     assert env.time_step_spec() == inner.time_step_spec()
     assert env.action_spec() == inner.action_spec()
@@ -98,7 +76,7 @@ def test_base_wrapper_rejects_non_environments():
 
 
 def test_time_limit_truncates_keeping_the_discount():
-    env = TimeLimit(Counter(length=10), duration=2)
+    env = TimeLimit(counter(length=10), duration=2)
     first = env.reset()
     mid, last = env.step(0), env.step(0)
     assert [int(t.step_type) for t in (first, mid, last)] == [0, 1, 2]
@@ -109,7 +87,7 @@ def test_time_limit_truncates_keeping_the_discount():
 
 
 def test_time_limit_keeps_an_earlier_termination():
-    env = TimeLimit(Counter(length=2), duration=5)
+    env = TimeLimit(counter(length=2), duration=5)
     env.reset()
     steps = [env.step(0) for _ in range(3)]
     assert [int(t.step_type) for t in steps] == [1, 2, 0]
@@ -120,13 +98,13 @@ def test_time_limit_keeps_an_earlier_termination():
 
 def test_time_limit_argument_checks():
     with pytest.raises(ValueError, match="duration"):
-        TimeLimit(Counter(), duration=0)
+        TimeLimit(counter(), duration=0)
     with pytest.raises(ValueError, match="unbatched"):
-        TimeLimit(BatchedPyEnvironment([Counter()]), duration=3)
+        TimeLimit(BatchedPyEnvironment([counter()]), duration=3)
 
 
 def test_action_repeat_sums_rewards_and_stops_at_last():
-    inner = Counter(length=5)
+    inner = counter(length=5)
     env = ActionRepeat(inner, times=2)
     env.reset()
     one = env.step(1)  # inner steps 1, 2
@@ -142,7 +120,7 @@ def test_action_repeat_sums_rewards_and_stops_at_last():
 
 def test_action_repeat_argument_checks():
     with pytest.raises(ValueError, match="times"):
-        ActionRepeat(Counter(), times=0)
+        ActionRepeat(counter(), times=0)
 
 
 def test_flatten_observation_spec_and_values():
@@ -168,7 +146,7 @@ def test_flatten_observation_unbounded_gives_array_spec_and_keeps_batch():
         def _reset(self):
             return ts.restart((np.int32(4), np.array([1.0, 2.0], np.float32)))
 
-    env = FlattenObservation(BatchedPyEnvironment([Plain(), Plain()]))
+    env = FlattenObservation(BatchedPyEnvironment([Plain(3), Plain(3)]))
     assert env.observation_spec() == ArraySpec((3,), np.float32, name="observation")
     np.testing.assert_array_equal(env.reset().observation, [[4, 1, 2], [4, 1, 2]])
 
@@ -179,7 +157,7 @@ def test_flatten_observation_rejects_non_numeric_leaves():
             return {"name": ArraySpec((), np.str_)}
 
     with pytest.raises(TypeError, match="'name'"):
-        FlattenObservation(Text())
+        FlattenObservation(Text(3))
 
 
 def test_action_clip_clips_floats_into_bounds():
@@ -198,14 +176,14 @@ def test_action_clip_clips_floats_into_bounds():
 
 
 def test_action_clip_still_checks_integer_bounds():
-    env = ActionClip(Counter())
+    env = ActionClip(counter())
     env.reset()
     with pytest.raises(ValueError, match=r"\[2\]"):
         env.step(2)
 
 
 def test_wrapped_env_does_not_check_the_action_again():
-    inner = Counter(length=5)
+    inner = counter(length=5)
     checks = []
     original = inner._validate_action
     inner._validate_action = lambda action: checks.append(action) or original(action)

@@ -148,7 +148,7 @@ def test_works_in_tf_function_with_unknown_batch_and_time():
 
 
 @pytest.mark.parametrize("spec, message", [
-    (BoundedTensorSpec([], tf.bool, False, True), r"action spec at '<root>' must be integer"),
+    (BoundedTensorSpec([], tf.bool, False, True), r"action spec at '<root>': must be integer"),
     (BoundedTensorSpec([3], tf.int32, 0, 2), r"shape \(\) or \(1,\)"),
 ])
 def test_unsupported_action_specs_are_clear_errors(spec, message):

@@ -178,7 +178,7 @@ def test_projection_nest_builds_one_head_per_leaf():
 
 
 def test_projection_nest_rejects_non_numeric_leaves_by_path():
-    with pytest.raises(ValueError, match=r"action spec at 'a/flag' must be integer"):
+    with pytest.raises(ValueError, match=r"action spec at 'a/flag': must be integer"):
         ProjectionNest({"a": {"flag": BoundedTensorSpec([], tf.bool, False, True)}})
 
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from hypothesis import strategies as st
 
-from specs import BoundedTensorSpec, TensorSpec, tensor_spec
+from specs import BoundedTensorSpec, TensorSpec, nest_utils, tensor_spec
 from tfpolicy import PolicyStep, TFPolicy, time_step as ts
 from tfpolicy.networks import network
 from tfpolicy.policies.actor_policy import ActorPolicy
@@ -29,6 +29,27 @@ tfd = tfp.distributions
 def signature(spec):
     """`spec` (a nest of unbatched specs) with an unknown batch dim, for `tf.function`."""
     return tf.nest.map_structure(lambda s: tf.TensorSpec([None] + s.shape.as_list(), s.dtype), spec)
+
+
+def record_checks(monkeypatch):
+    """Spies on `specs.nest_utils.check_nest`: returns the list the name of every check is
+    appended to (`"time_step"`, `"action's info"`, ...)."""
+    names = []
+    real = nest_utils.check_nest
+
+    def recording(*args, **kwargs):
+        names.append(kwargs.get("name"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(nest_utils, "check_nest", recording)
+    return names
+
+
+# The checks of one validated call: its inputs once, and its outputs once.
+ACTION_CHECKS = ["time_step", "policy_state", "action's action", "action's policy_state",
+                 "action's info"]
+DISTRIBUTION_CHECKS = ["time_step", "policy_state", "distribution's policy_state",
+                       "distribution's info"]
 
 
 def softmax(x):

@@ -195,7 +195,7 @@ def test_output_with_wrong_structure_is_rejected_naming_the_network():
 
 def test_output_leaf_that_is_neither_distribution_nor_tensor_is_rejected():
     policy = ActorPolicy(TS_SPEC, DISCRETE, lambda obs: "left")
-    with pytest.raises(TypeError, match="at '<root>' must be a tfp distribution or a tensor"):
+    with pytest.raises(TypeError, match="at '<root>': must be a tfp distribution or a tensor"):
         policy.action(restart(2))
 
 

@@ -159,7 +159,7 @@ def test_variables_are_the_wrapped_policys():
 
 def test_discrete_action_leaf_is_rejected_naming_its_path():
     spec = {"move": WIDE, "fire": BoundedTensorSpec([], tf.int32, 0, 1, "fire")}
-    with pytest.raises(ValueError, match="continuous actions only.*at 'fire'.*int32"):
+    with pytest.raises(ValueError, match="at 'fire': noise applies to continuous actions only.*int32"):
         GaussianPolicy(NeverCalled(TS_SPEC, spec))
 
 

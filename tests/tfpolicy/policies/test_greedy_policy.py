@@ -6,9 +6,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from hypothesis import given, strategies as st
 
-from policy_toys import (ACTION, KERNEL, MASKED_TS_SPEC, MASKS, TS_SPEC, ActionOnly, LinearQ,
-                         RunningSumQ, log_prob_of_each_action, masked_time_step,
-                         random_observations, signature, splitter, time_step_of)
+from policy_toys import (ACTION, ACTION_CHECKS, DISTRIBUTION_CHECKS, KERNEL, MASKED_TS_SPEC,
+                         MASKS, TS_SPEC, ActionOnly, LinearQ, RunningSumQ,
+                         log_prob_of_each_action, masked_time_step, random_observations,
+                         record_checks, signature, splitter, time_step_of)
 from specs import BoundedTensorSpec, TensorSpec, nest_utils
 from tfpolicy import PolicyStep, TFPolicy, time_step as ts
 from tfpolicy.policies.greedy_policy import GreedyPolicy
@@ -114,6 +115,18 @@ def test_recurrent_state_flows_and_resets_on_first():
     step = policy.action(mixed, state)
     np.testing.assert_array_equal(step.state.numpy(), [[3.0], [3.0]])
     np.testing.assert_array_equal(step.action.numpy(), [2, 2])
+
+
+def test_an_eager_step_validates_once(monkeypatch):
+    # The wrapped QPolicy runs unchecked: its inputs are this policy's, checked already.
+    policy = GreedyPolicy(QPolicy(TS_SPEC, ACTION, RunningSumQ(), emit_log_probability=True))
+    checks = record_checks(monkeypatch)
+    step = policy.action(time_step_of(OBS), policy.get_initial_state(3))
+    np.testing.assert_array_equal(step.action.numpy(), [2, 2, 4])
+    assert checks == ACTION_CHECKS
+    checks.clear()
+    policy.distribution(time_step_of(OBS), policy.get_initial_state(3))
+    assert checks == DISTRIBUTION_CHECKS
 
 
 # ---- masks -----------------------------------------------------------------------------------

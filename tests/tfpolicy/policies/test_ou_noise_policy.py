@@ -6,8 +6,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from policy_toys import ACTOR_TS_SPEC as TS_SPEC
-from policy_toys import (MODE, UNIT, WIDE, Accumulator, ActionOnly, ArmAndGrip, NeverCalled,
-                         deterministic_policy, mid, restart, signature)
+from policy_toys import (ACTION_CHECKS, DISTRIBUTION_CHECKS, MODE, UNIT, WIDE, Accumulator,
+                         ActionOnly, ArmAndGrip, NeverCalled, deterministic_policy, mid,
+                         record_checks, restart, signature)
 from specs import BoundedTensorSpec, TensorSpec, nest_utils
 from tfpolicy.policies.actor_policy import ActorPolicy
 from tfpolicy.policies.ou_noise_policy import OUNoisePolicy
@@ -113,6 +114,21 @@ def test_wrapped_state_is_carried_and_reset_with_the_noise():
                                   [[4.0, 4.0], [1.0, 1.0]])
 
 
+def test_an_eager_step_validates_once(monkeypatch):
+    # The wrapped ActorPolicy runs unchecked, yet still resets its state on FIRST steps.
+    policy = OUNoisePolicy(ActorPolicy(TS_SPEC, WIDE, Accumulator(), emit_log_probability=True),
+                           ou_stddev=1e-6)
+    checks = record_checks(monkeypatch)
+    state = {"wrapped": tf.constant([[5.0, 5.0]] * 2), "ou_noise": tf.zeros([2, 2])}
+    mixed = mid(2, value=1.0)._replace(step_type=tf.constant([1, 0], tf.int32))
+    step = policy.action(mixed, state)
+    np.testing.assert_array_equal(step.state["wrapped"].numpy(), [[6.0, 6.0], [1.0, 1.0]])
+    assert checks == ACTION_CHECKS
+    checks.clear()
+    policy.distribution(mixed, state)
+    assert checks == DISTRIBUTION_CHECKS
+
+
 def test_actions_stay_within_bounds_when_clipped():
     tf.random.set_seed(22)
     clipped = OUNoisePolicy(deterministic_policy(spec=UNIT), ou_stddev=2.0, ou_damping=0.1)
@@ -169,7 +185,7 @@ def test_in_tf_function_with_state_in_and_out_batched_and_unbatched():
 
 def test_discrete_action_leaf_is_rejected():
     spec = {"move": WIDE, "fire": BoundedTensorSpec([], tf.int32, 0, 1)}
-    with pytest.raises(ValueError, match="OUNoisePolicy adds noise to continuous actions.*'fire'"):
+    with pytest.raises(ValueError, match="OUNoisePolicy: .*'fire': noise applies to continuous actions"):
         OUNoisePolicy(NeverCalled(TS_SPEC, spec))
 
 

@@ -92,3 +92,24 @@ def test_time_step_spec_must_be_a_time_step():
 
     with pytest.raises(TypeError, match="TimeStep"):
         Bare(OBS, ACTION)
+
+
+def test_a_seed_is_refused_by_a_policy_without_seeds():
+    policy = Echo()
+    with pytest.raises(TypeError, match="Echo.action takes no seed"):
+        policy.action(_step(3), policy.get_initial_state(3), seed=1)
+
+
+def test_a_seeded_policy_gets_the_seed_and_its_output_is_checked():
+    class Seeded(Echo):
+        def _seeded_action(self, time_step, policy_state, seed):
+            return PolicyStep(np.full_like(policy_state, seed), policy_state + 1)
+
+    policy = Seeded()
+    step = policy.action(_step(2), policy.get_initial_state(2), seed=2)
+    np.testing.assert_array_equal(step.action, [2, 2])
+    np.testing.assert_array_equal(policy.action(_step(2), step.state).action, [1, 1])
+    bad = Seeded(make=None)
+    bad._seeded_action = lambda t, s, seed: PolicyStep(np.zeros(2, np.float32), s)
+    with pytest.raises(TypeError, match="action's action.*dtype mismatch"):
+        bad.action(_step(2), bad.get_initial_state(2), seed=2)

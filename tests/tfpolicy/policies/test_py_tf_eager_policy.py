@@ -170,3 +170,13 @@ def test_renamed_observation_keys_are_rejected_after_a_good_call():
     renamed = ts.restart({"a": np.float32(0), "c": np.float32(0)})
     with pytest.raises((TypeError, ValueError), match="time_step"):
         policy.action(renamed)
+
+
+def test_seeded_calls_check_their_inputs_and_take_batches():
+    policy = PyTFEagerPolicy(Sampler(), batch_time_steps=False)
+    step = policy.action(ts.restart(_np_obs(4), batch_size=4), seed=5)
+    assert step.action.shape == (4,) and np.all((step.action >= 0) & (step.action <= 2))
+    obs = {"pos": np.zeros((4, 2), np.float64), "vel": np.zeros(4, np.float32)}
+    with pytest.raises(TypeError, match=r"time_step at 'observation/pos': dtype mismatch"):
+        policy.action(ts.restart(obs, batch_size=4), seed=5)
+

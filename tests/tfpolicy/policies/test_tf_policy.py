@@ -294,6 +294,27 @@ def test_policy_implementing_neither_hook_cannot_be_instantiated():
         Nothing(TS_SPEC, DISCRETE)
 
 
+def test_implementing_neither_hook_is_named_at_construction():
+    class Nothing(TFPolicy):
+        pass
+
+    with pytest.raises(TypeError, match="Nothing is abstract: it implements neither"):
+        Nothing(TS_SPEC, DISCRETE)
+    with pytest.raises(TypeError, match="TFPolicy is abstract"):
+        TFPolicy(TS_SPEC, DISCRETE)
+
+
+def test_has_distribution_follows_the_implemented_hooks():
+    assert Categorical().has_distribution
+    assert not Counter().has_distribution
+
+    class Both(Counter):
+        def _distribution(self, time_step, policy_state):
+            return PolicyStep(tfd.Deterministic(policy_state["count"]), policy_state)
+
+    assert Both().has_distribution
+
+
 def test_distribution_returns_distributions_and_checks_state():
     policy = Categorical(emit_log_probability=True)
     step = policy.distribution(ts.restart(_obs(2), batch_size=2))

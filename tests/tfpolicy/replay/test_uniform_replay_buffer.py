@@ -289,7 +289,7 @@ def test_constructor_rejects_bad_sizes(kwargs, message):
 
 
 def test_constructor_rejects_undefined_spec_shapes():
-    with pytest.raises(ValueError, match="'obs' needs a fully defined shape"):
+    with pytest.raises(ValueError, match="'obs': needs a fully defined shape"):
         UniformReplayBuffer({"obs": tf.TensorSpec((None,), tf.float32)}, capacity=2)
 
 

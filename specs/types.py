@@ -1,9 +1,19 @@
-"""Type aliases shared across the packages."""
+"""Type aliases shared across the packages (re-exported by `specs`)."""
 
 from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 import tensorflow as tf
+
+__all__ = [
+    "Nest",
+    "NestedTensorSpec",
+    "NestedArraySpec",
+    "NestedSpec",
+    "NestedTensor",
+    "NestedArray",
+    "NUMPY_LEAF_TYPES",
+]
 
 # A nest is a leaf, or a (possibly nested) tuple, list, namedtuple or mapping of nests.
 Nest = Any
