@@ -9,15 +9,21 @@
 - `export_lite(policy, path)` / `convert_lite(policy)`: the policy as a LiteRT
   (`.tflite`) model with its specs as JSON beside it, for devices and for
   `LitePyPolicy`, the microsecond numpy policy (`LitePyPolicy.from_policy`).
+- `atomic`: `atomic_directory` / `atomic_write_file`, the all-or-nothing
+  writes every export uses, for other packages that write to disk.
+- `spec_json`: spec nests to and from JSON (`encode`, `decode`), the form
+  the exports describe their specs in.
 
 The package depends on `specs` and `tfpolicy`, never the other way round.
 """
 
+from savers import atomic
 from savers import lite_export
 from savers import lite_py_policy
 from savers import policy_loader
 from savers import policy_saver
 from savers import saved_model_py_tf_eager_policy
+from savers import spec_json
 from savers.lite_export import LiteConversionError
 from savers.lite_export import LiteModel
 from savers.lite_export import convert_lite
@@ -32,11 +38,13 @@ from savers.policy_saver import PolicySaver
 from savers.saved_model_py_tf_eager_policy import SavedModelPyTFEagerPolicy
 
 __all__ = [
+    "atomic",
     "lite_export",
     "lite_py_policy",
     "policy_loader",
     "policy_saver",
     "saved_model_py_tf_eager_policy",
+    "spec_json",
     "LiteConversionError",
     "LiteModel",
     "LitePyPolicy",

@@ -5,7 +5,7 @@ policy_specs.json (`"format": "tfpolicy.policy_export"`, version 1)::
 
   {"format", "version", "policy_class", "batch_size", "use_nest_path_signatures",
    "time_step_spec", "action_spec", "policy_state_spec", "info_spec":
-       spec nests (savers._spec_json),
+       spec nests (savers.spec_json),
    "signatures": {name: {"inputs": [leaf], "outputs": [leaf]}},
        leaf = {"name", "path", "shape", "dtype"}, in the nests' flat (dm-tree) order,
    "distribution": {"exported": bool, "note": str or null,
@@ -35,7 +35,7 @@ from typing import Any, Dict, List, Optional
 
 import tensorflow as tf
 
-from savers import _spec_json
+from savers import spec_json
 from specs import NestedTensorSpec
 
 __all__ = [
@@ -90,10 +90,10 @@ def export_document(*, policy_class: str, batch_size: Optional[int],
         "policy_class": policy_class,
         "batch_size": batch_size,
         "use_nest_path_signatures": use_nest_paths,
-        "time_step_spec": _spec_json.encode(time_step_spec),
-        "action_spec": _spec_json.encode(action_spec),
-        "policy_state_spec": _spec_json.encode(policy_state_spec),
-        "info_spec": _spec_json.encode(info_spec),
+        "time_step_spec": spec_json.encode(time_step_spec),
+        "action_spec": spec_json.encode(action_spec),
+        "policy_state_spec": spec_json.encode(policy_state_spec),
+        "info_spec": spec_json.encode(info_spec),
         "signatures": signatures,
         "distribution": {"exported": distribution_note is None,
                          "note": distribution_note,

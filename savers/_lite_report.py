@@ -10,8 +10,8 @@ import os
 from typing import Any, Callable, Dict, List, Union
 
 from savers import _lite_runtime
-from savers import _spec_json
 from savers import lite_export
+from savers import spec_json
 
 __all__ = ["inspect_lite", "is_lite_export"]
 
@@ -61,7 +61,7 @@ def inspect_lite(path: PathLike, spec_leaves: Callable[[Any, tuple], List[Dict[s
         "action_mode": document.get("action_mode"),
         "size_bytes": len(model.flatbuffer),
         "sha256": document.get("sha256"),
-        "specs": {key: spec_leaves(_spec_json.decode(document[key]), root)
+        "specs": {key: spec_leaves(spec_json.decode(document[key]), root)
                   for key, root in spec_roots},
         "signatures": signatures,
     }

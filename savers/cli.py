@@ -72,8 +72,8 @@ import numpy as np
 import tree
 
 from savers import _lite_report
-from savers import _spec_json
 from savers import policy_loader
+from savers import spec_json
 from savers.policy_saver import CHECKPOINT_FILE
 from specs import NestedTensorSpec
 from specs import nest_utils
@@ -109,7 +109,7 @@ def _json_value(value: Any) -> Any:
 def _spec_leaves(nest: NestedTensorSpec, root: Tuple[str, ...]) -> List[Dict[str, Any]]:
     leaves = []
     for path, spec in tree.flatten_with_path(nest):
-        node = _spec_json.encode(spec)
+        node = spec_json.encode(spec)
         leaves.append({"path": nest_utils.path_to_str((*root, *path)),
                        "name": node["name"], "dtype": node["dtype"], "shape": node["shape"],
                        "minimum": node.get("minimum"), "maximum": node.get("maximum")})

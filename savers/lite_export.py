@@ -33,7 +33,7 @@ Sidecar `<path>.json` (`"format": "tfpolicy.lite_export"`, version 1)::
 
   {"format", "version", "library_version", "policy_class", "batch_size",
    "time_step_spec", "action_spec", "policy_state_spec", "info_spec":
-       spec nests with bounds (savers._spec_json),
+       spec nests with bounds (savers.spec_json),
    "signatures": {"action": {"inputs": [leaf], "outputs": [leaf],
                              "unused_inputs": [leaf]},
                   "get_initial_state": {"inputs": [leaf], "outputs": [leaf]}},
@@ -62,11 +62,11 @@ import json
 import os
 from typing import Any, Dict, NamedTuple, Optional, Union
 
-from savers import _atomic
 from savers import _export_checks
 from savers import _lite_convert
 from savers import _signatures
-from savers import _spec_json
+from savers import atomic
+from savers import spec_json
 from savers._lite_convert import LiteConversionError
 from tfpolicy.policies.tf_policy import TFPolicy
 
@@ -124,10 +124,10 @@ def document_for(functions: _lite_convert.LiteFunctions, flatbuffer: bytes,
         "library_version": _library_version(),
         "policy_class": type(policy).__name__,
         "batch_size": batch_size,
-        "time_step_spec": _spec_json.encode(policy.time_step_spec),
-        "action_spec": _spec_json.encode(policy.action_spec),
-        "policy_state_spec": _spec_json.encode(policy.policy_state_spec),
-        "info_spec": _spec_json.encode(policy.info_spec),
+        "time_step_spec": spec_json.encode(policy.time_step_spec),
+        "action_spec": spec_json.encode(policy.action_spec),
+        "policy_state_spec": spec_json.encode(policy.policy_state_spec),
+        "info_spec": spec_json.encode(policy.info_spec),
         "signatures": signatures,
         "action_mode": "graph",
         "sha256": hashlib.sha256(flatbuffer).hexdigest(),
@@ -178,6 +178,6 @@ def export_lite(policy: TFPolicy, path: PathLike, batch_size: Optional[int] = 1)
       As `convert_lite` (nothing is written then); OSError from writing.
     """
     model = convert_lite(policy, batch_size)
-    _atomic.atomic_write_file(path, model.flatbuffer)
-    _atomic.atomic_write_file(sidecar_path(path), json.dumps(model.document, indent=2))
+    atomic.atomic_write_file(path, model.flatbuffer)
+    atomic.atomic_write_file(sidecar_path(path), json.dumps(model.document, indent=2))
     return model

@@ -57,8 +57,8 @@ import tree
 from savers import _export_checks
 from savers import _lite_convert
 from savers import _signatures
-from savers import _spec_json
 from savers import lite_export
+from savers import spec_json
 from savers._lite_runtime import BatchInterpreter as _BatchInterpreter
 from savers._lite_runtime import interpreter_class as _interpreter_class
 from savers._lite_runtime import read_model as _read_model
@@ -97,7 +97,7 @@ class LitePyPolicy(FlatBridge):
         self._interpreter_cls = _interpreter_class()
         model = _read_model(model)
         document = model.document
-        specs = [_spec_json.decode(document[key]) for key in
+        specs = [spec_json.decode(document[key]) for key in
                  ("time_step_spec", "action_spec", "policy_state_spec", "info_spec")]
         super().__init__(*specs, validate_args=True, batch_time_steps=bool(batch_time_steps))
         self._model = model
@@ -265,7 +265,7 @@ class LitePyPolicy(FlatBridge):
                 functions = _lite_convert.LiteFunctions(policy, self._fixed_batch)
         document = self._model.document
         described = document["signatures"]["action"]
-        specs_differ = any(_spec_json.encode(getattr(policy, key)) != document[key] for key in (
+        specs_differ = any(spec_json.encode(getattr(policy, key)) != document[key] for key in (
             "time_step_spec", "action_spec", "policy_state_spec", "info_spec"))
         if (specs_differ or _signatures.describe(functions.used_inputs) != described["inputs"]
                 or _signatures.describe(functions.output_leaves) != described["outputs"]):

@@ -44,7 +44,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import numpy as np
 import tensorflow as tf
 
-from savers import _spec_json
+from savers import spec_json
 from savers.policy_saver import EXPORT_FORMAT, FORMAT_VERSION, SPECS_FILE
 from specs import NestedTensorSpec
 from tfpolicy.trajectories.policy_step import PolicyStep
@@ -163,7 +163,7 @@ def _specs_from_document(document: Dict[str, Any], source: pathlib.Path) -> Poli
         raise ValueError(f"{source} has format version {version!r}; this library reads versions "
                          f"up to {FORMAT_VERSION} (export with the same or an older library)")
     try:
-        nests = {key: _spec_json.decode(document[key]) for key in (
+        nests = {key: spec_json.decode(document[key]) for key in (
             "time_step_spec", "action_spec", "policy_state_spec", "info_spec")}
         signatures = {
             name: (_leaves(entry["inputs"], f"{source}: signature {name!r} inputs"),
@@ -175,7 +175,7 @@ def _specs_from_document(document: Dict[str, Any], source: pathlib.Path) -> Poli
         metadata_names = tuple(document["metadata"]["names"])
     except KeyError as e:
         raise ValueError(f"{source} is incomplete: missing {e}") from None
-    except _spec_json.SpecJSONError as e:
+    except spec_json.SpecJSONError as e:
         raise ValueError(f"{source}: {e}") from None
     except (TypeError, AttributeError) as e:
         raise ValueError(f"{source} is malformed: {type(e).__name__}: {e}") from None

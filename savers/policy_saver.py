@@ -15,7 +15,7 @@ Checkpoint layout, `save_checkpoint(checkpoint_dir)`::
     variables/variables.index, variables/variables.data-*   the values only
     policy_checkpoint.json  which variables, with names, shapes and dtypes
 
-Both are written atomically (see `savers._atomic`): an exception or a kill
+Both are written atomically (see `savers.atomic`): an exception or a kill
 during `save` never leaves a partial directory at the final path, and an
 export already there survives a failed save.
 
@@ -99,13 +99,13 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import tensorflow as tf
 import tree
 
-from savers import _atomic
 from savers import _auxiliary_functions
 from savers import _distribution_parameters
 from savers import _export_checks
 from savers import _export_document
 from savers import _nests
 from savers import _signatures
+from savers import atomic
 from savers._export_document import CHECKPOINT_FILE
 from savers._export_document import CHECKPOINT_FORMAT
 from savers._export_document import EXPORT_FORMAT
@@ -259,7 +259,7 @@ class PolicySaver:
             is not an export (nothing is written).
         """
         document = json.dumps(self._document(), indent=2)
-        with _atomic.atomic_directory(export_dir, replaceable=_export_document.is_export,
+        with atomic.atomic_directory(export_dir, replaceable=_export_document.is_export,
                                       what="an export") as tmp:
             with _signatures.quiet_argument_renaming():
                 tf.saved_model.save(self._module, os.fspath(tmp), signatures=self._signatures,
@@ -279,7 +279,7 @@ class PolicySaver:
             directory that is not a checkpoint (nothing is written).
         """
         document = json.dumps(self._checkpoint_document(), indent=2)
-        with _atomic.atomic_directory(checkpoint_dir,
+        with atomic.atomic_directory(checkpoint_dir,
                                       replaceable=_export_document.is_checkpoint,
                                       what="a checkpoint") as tmp:
             self._checkpoint.write(os.fspath(tmp.joinpath(*_CHECKPOINT_PREFIX)), options=options)

@@ -65,6 +65,22 @@ PACKAGES = [
     "savers.cli",
     "savers.lite_export",
     "savers.lite_py_policy",
+    "savers.atomic",
+    "savers.spec_json",
+    "tfpolicy.learning",
+    "tfpolicy.learning.checkpoint",
+    "tfpolicy.learning.distributions",
+    "tfpolicy.learning.dynamic_tf_policy",
+    "tfpolicy.learning.mixins",
+    "tfpolicy.learning.models",
+    "tfpolicy.learning.policy",
+    "tfpolicy.learning.postprocessing",
+    "tfpolicy.learning.rnn_sequencing",
+    "tfpolicy.learning.sample_batch",
+    "tfpolicy.learning.sampling",
+    "tfpolicy.learning.schedules",
+    "tfpolicy.learning.sgd",
+    "tfpolicy.learning.tf_policy_template",
 ]
 
 
@@ -95,3 +111,36 @@ def test_specs_does_not_import_tfpolicy_or_savers():
     code = ("import sys, specs; "
             "assert not any(m.split('.')[0] in ('tfpolicy', 'savers') for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_tfpolicy_does_not_load_the_learning_layer():
+    import subprocess
+    import sys
+
+    code = ("import sys, tfpolicy; "
+            "assert 'tfpolicy.learning' not in sys.modules and 'savers' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_no_package_imports_another_packages_private_modules():
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    offences = []
+    for package in ("specs", "tfpolicy", "savers"):
+        for path in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                elif isinstance(node, ast.Import):
+                    targets = [a.name for a in node.names]
+                else:
+                    continue
+                for target in targets:
+                    parts = target.split(".")
+                    if parts[0] in ("specs", "tfpolicy", "savers") and parts[0] != package and any(
+                            p.startswith("_") for p in parts[1:]):
+                        offences.append(f"{path.relative_to(root)}: {target}")
+    assert offences == []

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from savers import PolicySaver, _atomic, load, policy_saver
+from savers import PolicySaver, atomic, load, policy_saver
 from specs import BoundedTensorSpec, TensorSpec
 from tfpolicy import policies, time_step as ts
 
@@ -42,7 +42,7 @@ class Boom(Exception):
 
 def test_new_directory_appears_only_when_the_block_ends(tmp_path):
     final = tmp_path / "nested" / "export"
-    with _atomic.atomic_directory(final) as tmp:
+    with atomic.atomic_directory(final) as tmp:
         _write(tmp, "v1")
         assert not final.exists()
         assert tmp.parent == final.parent and tmp.name.startswith(".export.tmp-")
@@ -52,10 +52,10 @@ def test_new_directory_appears_only_when_the_block_ends(tmp_path):
 
 def test_existing_export_is_replaced_whole(tmp_path):
     final = tmp_path / "export"
-    with _atomic.atomic_directory(final) as tmp:
+    with atomic.atomic_directory(final) as tmp:
         _write(tmp, "v1")
         (tmp / "only_in_v1.txt").write_text("old")
-    with _atomic.atomic_directory(final, replaceable=lambda p: True) as tmp:
+    with atomic.atomic_directory(final, replaceable=lambda p: True) as tmp:
         _write(tmp, "v2")
     assert _read(final) == "v2" and not (final / "only_in_v1.txt").exists()
     assert _names(tmp_path) == ["export"]
@@ -64,10 +64,10 @@ def test_existing_export_is_replaced_whole(tmp_path):
 @pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
 def test_an_exception_leaves_the_old_export_and_no_temporary(tmp_path, error):
     final = tmp_path / "export"
-    with _atomic.atomic_directory(final) as tmp:
+    with atomic.atomic_directory(final) as tmp:
         _write(tmp, "v1")
     with pytest.raises(error):
-        with _atomic.atomic_directory(final, replaceable=lambda p: True) as tmp:
+        with atomic.atomic_directory(final, replaceable=lambda p: True) as tmp:
             _write(tmp, "v2-partial")
             raise error()
     assert _read(final) == "v1"
@@ -76,7 +76,7 @@ def test_an_exception_leaves_the_old_export_and_no_temporary(tmp_path, error):
 
 def test_an_exception_without_an_old_export_leaves_nothing(tmp_path):
     with pytest.raises(Boom):
-        with _atomic.atomic_directory(tmp_path / "export") as tmp:
+        with atomic.atomic_directory(tmp_path / "export") as tmp:
             _write(tmp, "partial")
             raise Boom()
     assert _names(tmp_path) == []
@@ -87,19 +87,19 @@ def test_unrelated_directories_and_files_are_never_replaced(tmp_path):
     (tmp_path / "home" / "notes.txt").write_text("keep")
     ran = []
     with pytest.raises(FileExistsError, match="does not hold an export"):
-        with _atomic.atomic_directory(tmp_path / "home", replaceable=lambda p: False):
+        with atomic.atomic_directory(tmp_path / "home", replaceable=lambda p: False):
             ran.append(True)
     assert not ran and (tmp_path / "home" / "notes.txt").read_text() == "keep"
     (tmp_path / "file").write_text("x")
     with pytest.raises(FileExistsError, match="not a directory"):
-        with _atomic.atomic_directory(tmp_path / "file"):
+        with atomic.atomic_directory(tmp_path / "file"):
             ran.append(True)
     assert not ran and _names(tmp_path) == ["file", "home"]
 
 
 def test_an_empty_directory_is_replaced(tmp_path):
     (tmp_path / "export").mkdir()
-    with _atomic.atomic_directory(tmp_path / "export") as tmp:
+    with atomic.atomic_directory(tmp_path / "export") as tmp:
         _write(tmp, "v1")
     assert _read(tmp_path / "export") == "v1"
 
@@ -110,24 +110,24 @@ def test_exchange_swaps_two_directories_in_one_step(tmp_path):
     b.mkdir()
     (a / "which").write_text("a")
     (b / "which").write_text("b")
-    if not _atomic._exchange(a, b):
+    if not atomic._exchange(a, b):
         pytest.skip("renameat2(RENAME_EXCHANGE) is not available here")
     assert (a / "which").read_text() == "b" and (b / "which").read_text() == "a"
 
 
 def test_fallback_without_exchange_replaces_and_cleans_up(tmp_path, monkeypatch):
-    monkeypatch.setattr(_atomic, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
     final = tmp_path / "export"
     for version in ("v1", "v2"):
-        with _atomic.atomic_directory(final, replaceable=lambda p: True) as tmp:
+        with atomic.atomic_directory(final, replaceable=lambda p: True) as tmp:
             _write(tmp, version)
     assert _read(final) == "v2" and _names(tmp_path) == ["export"]
 
 
 def test_fallback_restores_the_old_export_when_the_second_rename_fails(tmp_path, monkeypatch):
-    monkeypatch.setattr(_atomic, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
     final = tmp_path / "export"
-    with _atomic.atomic_directory(final) as tmp:
+    with atomic.atomic_directory(final) as tmp:
         _write(tmp, "v1")
     real_rename = os.rename
 
@@ -136,25 +136,25 @@ def test_fallback_restores_the_old_export_when_the_second_rename_fails(tmp_path,
             raise OSError("disk gone")
         real_rename(src, dst)
 
-    monkeypatch.setattr(_atomic.os, "rename", failing_rename)
+    monkeypatch.setattr(atomic.os, "rename", failing_rename)
     with pytest.raises(OSError, match="disk gone"):
-        with _atomic.atomic_directory(final, replaceable=lambda p: True) as tmp:
+        with atomic.atomic_directory(final, replaceable=lambda p: True) as tmp:
             _write(tmp, "v2")
     assert _read(final) == "v1" and _names(tmp_path) == ["export"]
 
 
 def test_atomic_write_file_replaces_whole_or_not_at_all(tmp_path, monkeypatch):
     target = tmp_path / "specs.json"
-    _atomic.atomic_write_file(target, "first")
-    _atomic.atomic_write_file(target, b"second")
+    atomic.atomic_write_file(target, "first")
+    atomic.atomic_write_file(target, b"second")
     assert target.read_text() == "second"
 
     def failing_fsync(fd):
         raise OSError("no space left")
 
-    monkeypatch.setattr(_atomic.os, "fsync", failing_fsync)
+    monkeypatch.setattr(atomic.os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="no space left"):
-        _atomic.atomic_write_file(target, "third")
+        atomic.atomic_write_file(target, "third")
     assert target.read_text() == "second" and _names(tmp_path) == ["specs.json"]
 
 

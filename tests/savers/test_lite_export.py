@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
-from savers import _atomic
-from savers import _spec_json
+from savers import atomic
 from savers import lite_export
+from savers import spec_json
 from savers.lite_export import LiteConversionError, LiteModel
 from savers.lite_py_policy import LitePyPolicy
 from specs import BoundedTensorSpec, TensorSpec
@@ -54,8 +54,8 @@ def test_document_describes_specs_and_signatures(greedy, model):
     document = json.loads(json.dumps(model.document))
     assert document["format"] == "tfpolicy.lite_export" and document["version"] == 1
     assert document["batch_size"] == 8 and document["action_mode"] == "graph"
-    assert _spec_json.decode(document["action_spec"]) == ACTION
-    assert _spec_json.decode(document["time_step_spec"]) == greedy.time_step_spec
+    assert spec_json.decode(document["action_spec"]) == ACTION
+    assert spec_json.decode(document["time_step_spec"]) == greedy.time_step_spec
     action = document["signatures"]["action"]
     assert action["inputs"] == [{"name": "observation", "path": "observation",
                                  "shape": [8, 4], "dtype": "float32"}]
@@ -91,22 +91,22 @@ def test_export_writes_flatbuffer_then_sidecar(greedy, tmp_path):
 
 def test_failed_sidecar_write_never_loads_a_torn_pair(greedy, tmp_path, monkeypatch):
     path = tmp_path / "policy.tflite"
-    real_write = _atomic.atomic_write_file
+    real_write = atomic.atomic_write_file
 
     def failing_sidecar(target, data):
         if str(target).endswith(".json"):
             raise OSError("disk full")
         real_write(target, data)
 
-    monkeypatch.setattr(_atomic, "atomic_write_file", failing_sidecar)
+    monkeypatch.setattr(atomic, "atomic_write_file", failing_sidecar)
     with pytest.raises(OSError, match="disk full"):
         lite_export.export_lite(greedy, path)
     with pytest.raises(FileNotFoundError, match="policy.tflite.json is missing"):
         LitePyPolicy(path)
-    monkeypatch.setattr(_atomic, "atomic_write_file", real_write)
+    monkeypatch.setattr(atomic, "atomic_write_file", real_write)
     lite_export.export_lite(greedy, path)
     # An export of other weights whose sidecar write fails leaves the old sidecar.
-    monkeypatch.setattr(_atomic, "atomic_write_file", failing_sidecar)
+    monkeypatch.setattr(atomic, "atomic_write_file", failing_sidecar)
     other = GreedyPolicy(QPolicy(ts.time_step_spec(OBS), ACTION,
                                  QNetwork(OBS, ACTION, fc_layer_params=(8,))))
     with pytest.raises(OSError):

@@ -10,7 +10,7 @@ import tensorflow as tf
 import tree
 from hypothesis import given, strategies as st
 
-from savers._spec_json import SpecJSONError, decode, encode
+from savers.spec_json import SpecJSONError, decode, encode
 from specs import ArraySpec, BoundedArraySpec, BoundedTensorSpec, TensorSpec
 from tfpolicy import PolicyInfo, PolicyStep, TimeStep, time_step as ts
 

@@ -20,7 +20,11 @@ def _net(**kwargs):
     return QRnnNetwork(OBS, ACTIONS, **args)
 
 
+# Built under a fixed seed: with 6 ReLU units, some initialisations leave every
+# unit dead on these inputs, and the tests below need outputs that depend on them.
+keras.utils.set_random_seed(0)
 NET = _net()
+NET.create_variables()
 
 
 def test_state_spec_is_h_and_c_per_cell():
