@@ -12,7 +12,8 @@ import tensorflow as tf
 import tree
 
 from specs import nest_utils
-from tfpolicy.learning._tf_compiled import Compiled, leaf_signature, tensor_specs
+from tfpolicy.learning._tf_compiled import (Compiled, leaf_signature, merge_float_outputs,
+                                            tensor_specs)
 from tfpolicy.learning.policy import make_input_dict
 from tfpolicy.learning.sample_batch import SampleBatch
 
@@ -56,17 +57,20 @@ def compile_act(self, inputs: Dict[str, Any], flat: Sequence[np.ndarray],
                  explore: bool) -> Compiled:
     structure = tree.map_structure(lambda _: 0, inputs)
     out_structure: List[Any] = []
+    unmerge: List[Any] = []
 
     def act(*leaves: tf.Tensor) -> List[tf.Tensor]:
         input_dict = tree.unflatten_as(structure, list(leaves))
         actions, state_out, extra = self._action_step(input_dict, explore)
         result = (actions, list(state_out), extra)
         out_structure[:] = [result]
-        return tree.flatten(result)
+        outputs, split = merge_float_outputs(tree.flatten(result))
+        unmerge[:] = [split]
+        return outputs
 
     function = tf.function(act, input_signature=tensor_specs(flat),
                            autograph=False).get_concrete_function()
-    return Compiled(function, nest_utils.packer(out_structure[0]))
+    return Compiled(function, nest_utils.packer(out_structure[0]), unmerge[0])
 
 
 def action_step(self, input_dict: Dict[str, Any], explore: bool

@@ -233,7 +233,7 @@ class DynamicTFPolicy(Policy):
         inputs = self._acting_inputs(input_dict)
         flat = tree.flatten(inputs)
         compiled = self._act_function(inputs, flat, explore)
-        out = compiled.pack([t.numpy() for t in compiled.function(*flat)])
+        out = compiled.pack(compiled.unmerge([t.numpy() for t in compiled.function(*flat)]))
         self.global_timestep += int(flat[0].shape[0])
         return out
 
@@ -263,8 +263,8 @@ class DynamicTFPolicy(Policy):
                     tree.map_structure(lambda v: np.asarray(v)[None], obs))
                 flat = [np.asarray(v, s.dtype) for v, s in zip(leaves, self._obs_leaf_specs)]
                 compiled = self._act_function({SampleBatch.OBS: obs}, flat, explore, single=True)
-            actions, state_out, extra = compiled.pack(
-                [t.numpy()[0, ...] for t in compiled.function(*flat)])
+            values = compiled.unmerge([t.numpy() for t in compiled.function(*flat)])
+            actions, state_out, extra = compiled.pack([v[0, ...] for v in values])
             self.global_timestep += 1
             return actions, state_out, extra
         return super().compute_single_action(
