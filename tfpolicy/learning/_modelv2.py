@@ -3,6 +3,7 @@
 import abc
 import collections
 import contextlib
+import re
 from typing import Any, ContextManager, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
@@ -263,8 +264,9 @@ class ModelV2(abc.ABC):
 
         The order is that of the model's attributes sorted by name (models
         it holds searched in turn), each Keras layer's variables in Keras'
-        order. With `as_dict`, keyed by variable
-        name (`_1`, `_2`, ... appended to repeated names).
+        order. With `as_dict`, keyed by variable name (`_1`, `_2`, ...
+        appended to repeated names; a Keras seed generator's per-process
+        number dropped, so every instance names its variables alike).
         """
         found = [c.variable for c in self._collected()]
         return _by_name(found) if as_dict else found
@@ -276,13 +278,21 @@ class ModelV2(abc.ABC):
         return _by_name(found) if as_dict else found
 
 
+# Keras numbers its layers' seed generators per process (`seed_generator_7`).
+_SEED_GENERATOR = re.compile(r"seed_generator_\d+")
+
+
 def _by_name(variables: List[tf.Variable]) -> Dict[str, tf.Variable]:
+    """Variables by name, in order, `_1`, `_2`, ... appended to repeated names.
+    A seed generator's per-process number is dropped, so two models of one
+    architecture name their variables alike, in any process."""
     out: Dict[str, tf.Variable] = collections.OrderedDict()
     for v in variables:
-        key, k = v.name, 0
+        name = _SEED_GENERATOR.sub("seed_generator", v.name)
+        key, k = name, 0
         while key in out:
             k += 1
-            key = f"{v.name}_{k}"
+            key = f"{name}_{k}"
         out[key] = v
     return out
 

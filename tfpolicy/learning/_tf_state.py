@@ -4,7 +4,6 @@ the optimizer's variables.
 The functions are `DynamicTFPolicy` methods (`policy` is `self`).
 """
 
-import re
 from typing import Any, Dict, List, Mapping
 
 import numpy as np
@@ -12,22 +11,10 @@ import tensorflow as tf
 
 __all__ = ["named_variables", "get_weights", "set_weights", "optimizer_variables"]
 
-_SEED_GENERATOR = re.compile(r"seed_generator_\d+")
-
-
 def named_variables(self) -> Dict[str, tf.Variable]:
-    """The model's variables by name, in order. Keras numbers the seed generators
-    of its layers per process (`seed_generator_7`): that number is dropped, so
-    two policies of one class name their weights alike, in any process."""
-    named: Dict[str, tf.Variable] = {}
-    for variable in self.model.variables():
-        name = _SEED_GENERATOR.sub("seed_generator", variable.name)
-        key, k = name, 0
-        while key in named:
-            k += 1
-            key = f"{name}_{k}"
-        named[key] = variable
-    return named
+    """The model's variables by name, in order (`ModelV2.variables(as_dict=True)`:
+    names that two policies of one class share, in any process)."""
+    return self.model.variables(as_dict=True)
 
 
 def get_weights(self) -> Dict[str, np.ndarray]:

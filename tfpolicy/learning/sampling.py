@@ -167,7 +167,7 @@ def sample(policy: Policy, env: Any, num_steps: int, explore: Optional[bool] = N
             row[f"state_in_{i}"] = s
             row[f"state_out_{i}"] = np.asarray(state_out[i])
         row.update(previous)
-        row.update({k: v for k, v in extra.items()})
+        row.update(extra)
         steps.append(row)
         collected += int(np.sum(row["_valid"]))
         t = t + 1
