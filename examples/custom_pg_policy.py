@@ -13,11 +13,12 @@ not learn CartPole (every reward is 1).
 """
 
 import argparse
-import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfpolicy.cli import quiet_tensorflow
+
+quiet_tensorflow()  # TensorFlow's log level, and its start-up lines filtered, before it loads
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -1,8 +1,8 @@
 """Quickstart: a ten-line policy, validated, clipped and batched by the TFPolicy base."""
 
-import os
+from tfpolicy.cli import quiet_tensorflow
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow's start-up logs
+quiet_tensorflow()  # TensorFlow's log level, and its start-up lines filtered, before it loads
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

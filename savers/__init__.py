@@ -9,6 +9,8 @@
 - `export_lite(policy, path)` / `convert_lite(policy)`: the policy as a LiteRT
   (`.tflite`) model with its specs as JSON beside it, for devices and for
   `LitePyPolicy`, the microsecond numpy policy (`LitePyPolicy.from_policy`).
+- `export_report`: what `tfpolicy inspect` reports about an export
+  (`inspect_path`, `inspect_export`, `format_report`).
 - `atomic`: `atomic_directory` / `atomic_write_file`, the all-or-nothing
   writes every export uses, for other packages that write to disk.
 - `spec_json`: spec nests to and from JSON (`encode`, `decode`), the form
@@ -18,12 +20,16 @@ The package depends on `specs` and `tfpolicy`, never the other way round.
 """
 
 from savers import atomic
+from savers import export_report
 from savers import lite_export
 from savers import lite_py_policy
 from savers import policy_loader
 from savers import policy_saver
 from savers import saved_model_py_tf_eager_policy
 from savers import spec_json
+from savers.export_report import format_report
+from savers.export_report import inspect_export
+from savers.export_report import inspect_path
 from savers.lite_export import LiteConversionError
 from savers.lite_export import LiteModel
 from savers.lite_export import convert_lite
@@ -39,6 +45,7 @@ from savers.saved_model_py_tf_eager_policy import SavedModelPyTFEagerPolicy
 
 __all__ = [
     "atomic",
+    "export_report",
     "lite_export",
     "lite_py_policy",
     "policy_loader",
@@ -54,6 +61,9 @@ __all__ = [
     "SignatureLeaf",
     "convert_lite",
     "export_lite",
+    "format_report",
+    "inspect_export",
+    "inspect_path",
     "load",
     "load_specs",
     "restore_checkpoint",

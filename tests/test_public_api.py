@@ -62,7 +62,7 @@ PACKAGES = [
     "savers.policy_saver",
     "savers.policy_loader",
     "savers.saved_model_py_tf_eager_policy",
-    "savers.cli",
+    "savers.export_report",
     "savers.lite_export",
     "savers.lite_py_policy",
     "savers.atomic",
@@ -81,6 +81,27 @@ PACKAGES = [
     "tfpolicy.learning.schedules",
     "tfpolicy.learning.sgd",
     "tfpolicy.learning.tf_policy_template",
+    "tfpolicy.learning.exploration",
+    "tfpolicy.learning.lite_acting",
+    "tfpolicy.evaluation",
+    "tfpolicy.evaluation.env_creator",
+    "tfpolicy.evaluation.metrics",
+    "tfpolicy.evaluation.rollout_ops",
+    "tfpolicy.evaluation.rollout_worker",
+    "tfpolicy.evaluation.worker_set",
+    "tfpolicy.algorithms",
+    "tfpolicy.algorithms.a2c",
+    "tfpolicy.algorithms.algorithm",
+    "tfpolicy.algorithms.algorithm_config",
+    "tfpolicy.algorithms.dqn",
+    "tfpolicy.algorithms.pg",
+    "tfpolicy.algorithms.ppo",
+    "tfpolicy.algorithms.replay_buffers",
+    "tfpolicy.algorithms.sac",
+    "tfpolicy.algorithms.simple_q",
+    "tfpolicy.algorithms.tuned",
+    "tfpolicy.cli",
+    "tfpolicy.algorithms.logger",
 ]
 
 
@@ -113,12 +134,13 @@ def test_specs_does_not_import_tfpolicy_or_savers():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
-def test_tfpolicy_does_not_load_the_learning_layer():
+def test_tfpolicy_does_not_load_the_learning_layer_or_tensorflow():
     import subprocess
     import sys
 
     code = ("import sys, tfpolicy; "
-            "assert 'tfpolicy.learning' not in sys.modules and 'savers' not in sys.modules")
+            "assert 'tfpolicy.learning' not in sys.modules and 'savers' not in sys.modules; "
+            "assert 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

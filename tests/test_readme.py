@@ -24,6 +24,7 @@ def test_readme_python_blocks_run_in_order():
 def test_readme_names_the_two_commands():
     text = (ROOT / "README.md").read_text()
     assert 'pip install -e ".[test]" && python -m pytest' in text
+    assert "pip install -e . && tfpolicy train --run PPO --env CartPole-v1" in text
     assert "pip install -e . && python examples/quickstart.py" in text
     ci = (ROOT / ".ci" / "run").read_text()
     assert ci.rstrip().endswith("python -m pytest")

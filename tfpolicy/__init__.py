@@ -7,25 +7,36 @@ bridge), `tfpolicy.networks` (the networks policies run) and
 `tfpolicy.environments` (Python environments, gymnasium among them, and
 their TensorFlow view), `tfpolicy.drivers` (loops that step an environment
 with a policy), `tfpolicy.metrics` (episode metrics as observers) and
-`tfpolicy.replay` (replay buffers).
+`tfpolicy.replay` (replay buffers). The training layer sits on top:
+`tfpolicy.learning`, `tfpolicy.algorithms` and the `tfpolicy` command line
+(`tfpolicy.cli`).
+
+The names below are loaded on first use, so `import tfpolicy` itself does
+not import TensorFlow (the command line answers `--help` without it).
 """
 
-from tfpolicy import drivers
-from tfpolicy import environments
-from tfpolicy import metrics
-from tfpolicy import networks
-from tfpolicy import policies
-from tfpolicy import replay
-from tfpolicy import trajectories
-from tfpolicy.policies import TFPolicy
-from tfpolicy.trajectories import policy_step
-from tfpolicy.trajectories import time_step
-from tfpolicy.trajectories import trajectory
-from tfpolicy.trajectories.policy_step import PolicyInfo
-from tfpolicy.trajectories.policy_step import PolicyStep
-from tfpolicy.trajectories.time_step import StepType
-from tfpolicy.trajectories.time_step import TimeStep
-from tfpolicy.trajectories.trajectory import Trajectory
+import importlib
+from typing import Any, List
+
+# Each re-exported name -> (the module that defines it, its name there; None = the module itself).
+_EXPORTS = {
+    "drivers": ("tfpolicy.drivers", None),
+    "environments": ("tfpolicy.environments", None),
+    "metrics": ("tfpolicy.metrics", None),
+    "networks": ("tfpolicy.networks", None),
+    "policies": ("tfpolicy.policies", None),
+    "replay": ("tfpolicy.replay", None),
+    "trajectories": ("tfpolicy.trajectories", None),
+    "policy_step": ("tfpolicy.trajectories.policy_step", None),
+    "time_step": ("tfpolicy.trajectories.time_step", None),
+    "trajectory": ("tfpolicy.trajectories.trajectory", None),
+    "PolicyInfo": ("tfpolicy.trajectories.policy_step", "PolicyInfo"),
+    "PolicyStep": ("tfpolicy.trajectories.policy_step", "PolicyStep"),
+    "StepType": ("tfpolicy.trajectories.time_step", "StepType"),
+    "TFPolicy": ("tfpolicy.policies", "TFPolicy"),
+    "TimeStep": ("tfpolicy.trajectories.time_step", "TimeStep"),
+    "Trajectory": ("tfpolicy.trajectories.trajectory", "Trajectory"),
+}
 
 __all__ = [
     "drivers",
@@ -45,3 +56,19 @@ __all__ = [
     "TimeStep",
     "Trajectory",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Imports a re-exported name on first access (PEP 562) and caches it here."""
+    try:
+        module_name, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'tfpolicy' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from tfpolicy.learning import rnn_sequencing
 from tfpolicy.learning.rnn_sequencing import (add_time_dimension, chop_into_sequences,
                                               pad_batch_to_sequences_of_same_size,
-                                              reduce_mean_valid, sequence_mask)
+                                              reduce_mean_valid, sequence_mask,
+                                              valid_mean_fn)
 from tfpolicy.learning.sample_batch import SampleBatch
 
 
@@ -268,4 +269,12 @@ def test_add_time_dimension_folds_rows_and_rejects_time_major():
 def test_public_names():
     assert set(rnn_sequencing.__all__) == {
         "chop_into_sequences", "pad_batch_to_sequences_of_same_size", "add_time_dimension",
-        "sequence_mask", "reduce_mean_valid"}
+        "sequence_mask", "reduce_mean_valid", "valid_mean_fn"}
+
+
+def test_valid_mean_fn_is_the_plain_mean_without_state_and_masks_padding_with_it():
+    x = tf.constant([2.0, 4.0, 9.0, 6.0])
+    assert float(valid_mean_fn({}, [], x)(x)) == pytest.approx(21.0 / 4)
+    # Two sequences of T = 2 with lengths [2, 1]: the valid rows are 2, 4 and 9.
+    mean = valid_mean_fn({"seq_lens": tf.constant([2, 1])}, [tf.zeros([2, 3])], x)
+    assert float(mean(x)) == pytest.approx(5.0)

@@ -7,6 +7,8 @@ Import it explicitly (`import tfpolicy.learning`); `import tfpolicy` does not lo
   `adjust_nstep`, `standardize_fields`, `explained_variance`, `discount_cumsum`.
 - `Policy`: the interface (act, postprocess, learn, state, checkpoints);
   `build_tf_policy` makes a `DynamicTFPolicy` class from a loss and callbacks.
+- `exploration` (`StochasticSampling`, `EpsilonGreedy`) and `lite_acting`
+  (`LiteActor`: acting through LiteRT with weights refreshed in place).
 - `models` (`ModelCatalog`, `MODEL_DEFAULTS`, `ModelV2`), `distributions`
   (`Categorical`, `DiagGaussian`, ...), `mixins` (learning-rate and entropy
   schedules, the KL coefficient, value and target networks).
@@ -17,6 +19,8 @@ Import it explicitly (`import tfpolicy.learning`); `import tfpolicy` does not lo
 from tfpolicy.learning import checkpoint
 from tfpolicy.learning import distributions
 from tfpolicy.learning import dynamic_tf_policy
+from tfpolicy.learning import exploration
+from tfpolicy.learning import lite_acting
 from tfpolicy.learning import mixins
 from tfpolicy.learning import models
 from tfpolicy.learning import policy
@@ -36,6 +40,12 @@ from tfpolicy.learning.distributions import MultiCategorical
 from tfpolicy.learning.distributions import SquashedGaussian
 from tfpolicy.learning.dynamic_tf_policy import DynamicTFPolicy
 from tfpolicy.learning.dynamic_tf_policy import LEARNER_STATS_KEY
+from tfpolicy.learning.exploration import EpsilonGreedy
+from tfpolicy.learning.exploration import Exploration
+from tfpolicy.learning.exploration import StochasticSampling
+from tfpolicy.learning.lite_acting import ACTING_RUNTIMES
+from tfpolicy.learning.lite_acting import LiteActingError
+from tfpolicy.learning.lite_acting import LiteActor
 from tfpolicy.learning.mixins import EntropyCoeffSchedule
 from tfpolicy.learning.mixins import KLCoeffMixin
 from tfpolicy.learning.mixins import LearningRateSchedule
@@ -72,6 +82,8 @@ __all__ = [
     "checkpoint",
     "distributions",
     "dynamic_tf_policy",
+    "exploration",
+    "lite_acting",
     "mixins",
     "models",
     "policy",
@@ -91,6 +103,12 @@ __all__ = [
     "SquashedGaussian",
     "DynamicTFPolicy",
     "LEARNER_STATS_KEY",
+    "EpsilonGreedy",
+    "Exploration",
+    "StochasticSampling",
+    "ACTING_RUNTIMES",
+    "LiteActingError",
+    "LiteActor",
     "EntropyCoeffSchedule",
     "KLCoeffMixin",
     "LearningRateSchedule",

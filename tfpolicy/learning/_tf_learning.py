@@ -180,3 +180,4 @@ def apply_gradients(self, gradients: Sequence[Optional[np.ndarray]]) -> None:
         raise ValueError(_NO_GRADIENTS.format(type(self).__name__))
     self._optimizer.apply_gradients(pairs)
     self.num_grad_updates += 1
+    self._weights_version += 1  # the LiteRT actor refreshes before its next act

@@ -50,6 +50,7 @@ def set_weights(self, weights: Mapping[str, Any]) -> None:
                          "model: " + "; ".join(problems))
     for name, variable in variables.items():
         variable.assign(tf.cast(values[name], variable.dtype))
+    self._weights_version += 1  # the LiteRT actor refreshes before its next act
 
 
 def optimizer_variables(self) -> List[Any]:

@@ -120,6 +120,8 @@ __all__ = [
     "FORMAT_VERSION",
     "PolicyCheckpoint",
     "PolicyCheckpointError",
+    "decode_config",
+    "encode_config",
     "is_policy_checkpoint",
     "read_policy_checkpoint",
     "resolve_policy_class",
@@ -147,6 +149,26 @@ class PolicyCheckpoint:
     config: Dict[str, Any]
     state: Dict[Any, Any]
     format_version: int
+
+
+def encode_config(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """A config as the JSON value a checkpoint stores (classes and functions by import path).
+
+    Raises:
+      ValueError: a value a checkpoint cannot hold (a lambda, an object, a numpy
+        value); the message names its key path.
+    """
+    return _checkpoint_config.encode_config(dict(config), ())
+
+
+def decode_config(value: Mapping[str, Any], source: str) -> Dict[str, Any]:
+    """The config `encode_config` encoded, classes and functions imported again.
+
+    Args:
+      value: the JSON value.
+      source: the file it came from, for error messages.
+    """
+    return _checkpoint_config.decode_config(dict(value), (), source)
 
 
 def resolve_policy_class(name: str) -> type:

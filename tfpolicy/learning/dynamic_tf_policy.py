@@ -9,7 +9,17 @@ The base of every class `build_tf_policy` makes (RLlib's name for it). It
   extra fetches (`action_dist_inputs`, `action_logp`, `action_prob`, plus
   `extra_action_out_fn`'s, and `vf_preds` from the model's value branch
   when it has one, so postprocessing with a critic runs as RLlib's
-  documentation writes it);
+  documentation writes it); or, with `config["acting_runtime"]` "lite" or
+  "auto", through LiteRT with the same outputs (`tfpolicy.learning.lite_acting`:
+  `acting_runtime`, `acting_fallback_reason`);
+- explores as `config["exploration_config"]` says (`StochasticSampling`,
+  `EpsilonGreedy`: `tfpolicy.learning.exploration`), drawing from its acting
+  generator (`np.random.Generator(PCG64)` seeded from
+  `SeedSequence([config["seed"], config["worker_index"]])`, from fresh
+  entropy without a seed), whose state is part of `get_state`: a restored
+  policy continues the same action stream (with a seed, the TensorFlow
+  runtime samples with stateless ops seeded from the same generator; without
+  one, with TensorFlow's random ops, which `tf.random.set_seed` seeds);
 - learns in one compiled `tf.function` per batch signature: loss, gradients
   (clipped by global norm with `config["grad_clip"]`), the optimizer's
   update, then the stats (`config["eager_tracing"] = False` runs the same
@@ -31,6 +41,7 @@ The learning step's maths is the loss's; the update is
 step on `(g, θ)` (Adam with `config["lr"]` by default).
 """
 
+import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import keras
@@ -44,6 +55,8 @@ from specs import tensor_spec
 from tfpolicy.learning import _tf_acting
 from tfpolicy.learning import _tf_learning
 from tfpolicy.learning import _tf_state
+from tfpolicy.learning import exploration as exploration_lib
+from tfpolicy.learning import lite_acting
 from tfpolicy.learning._tf_compiled import Compiled
 from tfpolicy.learning._tf_learning import LEARNER_STATS_KEY
 from tfpolicy.learning._train_batch import TrainBatch
@@ -65,9 +78,17 @@ DEFAULT_CONFIG: Dict[str, Any] = {
     "train_batch_size": 4000,
     "sgd_minibatch_size": None,
     "model": dict(MODEL_DEFAULTS),
+    # How compute_actions runs: "tf", "lite" or "auto" (lite_acting.ACTING_RUNTIMES).
+    "acting_runtime": "tf",
+    "exploration_config": {"type": "StochasticSampling"},
+    # Seeds the acting generator (with worker_index); None: fresh entropy.
+    "seed": None,
+    "worker_index": 0,
 }
 
+_ACTING_KEYS = ("acting_runtime", "exploration_config", "seed", "worker_index")
 
+logger = logging.getLogger(__name__)
 
 
 def _is_gym_space(space: Any) -> bool:
@@ -81,6 +102,29 @@ def observation_spec(space: Any) -> Any:
 
 
 action_spec = observation_spec
+
+
+def _check_acting_config(config: Mapping[str, Any]) -> None:
+    runtime = config["acting_runtime"]
+    if runtime not in lite_acting.ACTING_RUNTIMES:
+        raise ValueError(f"config acting_runtime must be one of "
+                         f"{list(lite_acting.ACTING_RUNTIMES)}, got {runtime!r}")
+    for key, allow_none in (("seed", True), ("worker_index", False)):
+        value = config[key]
+        if value is None and allow_none:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            allowed = "None or an integer >= 0" if allow_none else "an integer >= 0"
+            raise ValueError(f"config {key} must be {allowed}, got {value!r}")
+
+
+def _acting_generator(seed: Optional[int], worker_index: int) -> np.random.Generator:
+    """The acting generator: PCG64 from `SeedSequence([seed, worker_index])`, or from
+    fresh entropy when `seed` is None."""
+    if seed is None:
+        return np.random.Generator(np.random.PCG64())
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+        [int(seed), int(worker_index)])))
 
 
 def merge_config(defaults: Mapping[str, Any], config: Mapping[str, Any]) -> Dict[str, Any]:
@@ -102,8 +146,16 @@ class DynamicTFPolicy(Policy):
       config: merged over `get_default_config()` (or `DEFAULT_CONFIG`); its
         `model` over `MODEL_DEFAULTS`.
 
+    Attributes:
+      exploration: the `Exploration` of `config["exploration_config"]`.
+
     Raises:
-      ValueError: `action_sampler_fn`/`action_distribution_fn` without `make_model`.
+      ValueError: `action_sampler_fn`/`action_distribution_fn` without `make_model`;
+        an invalid `acting_runtime`, `exploration_config`, `seed` or `worker_index`
+        (named with the allowed values); `EpsilonGreedy` for non-discrete actions.
+      LiteActingError: `acting_runtime="lite"` for a policy that cannot act through
+        LiteRT (recurrent, custom acting callbacks, no runtime installed); a
+        conversion failure raises it at the first act.
       The errors of `validate_spaces` and of `ModelCatalog`.
     """
 
@@ -115,7 +167,20 @@ class DynamicTFPolicy(Policy):
         defaults = (callbacks["get_default_config"]() if callbacks.get("get_default_config")
                     else DEFAULT_CONFIG)
         config = merge_config(defaults, config)
+        for key in _ACTING_KEYS:  # a class's own defaults may predate them
+            config.setdefault(key, DEFAULT_CONFIG[key])
+        _check_acting_config(config)
         super().__init__(observation_space, action_space, config)
+        self._weights_version = 0  # counts weight changes; the LiteRT actor follows it
+        self.exploration = exploration_lib.from_config(config["exploration_config"])
+        self._epsilon_greedy = isinstance(self.exploration, exploration_lib.EpsilonGreedy)
+        self._acting_rng = _acting_generator(config["seed"], config["worker_index"])
+        # The acting runtime is chosen on first need (`_resolve_acting`).
+        self._lite_actor: Optional[lite_acting.LiteActor] = None
+        self._acting_resolved = False
+        self._acting_error: Optional[lite_acting.LiteActingError] = None
+        self._acting_fallback: Optional[str] = None
+        self._lite_checked: set = set()
         self.observation_spec = observation_spec(observation_space)
         self.action_spec = action_spec(action_space)
         self._run_callback("validate_spaces", observation_space, action_space, config)
@@ -149,11 +214,22 @@ class DynamicTFPolicy(Policy):
         self._obs_leaf_specs = tree.flatten(self.observation_spec)
         self._single_obs_dtype = (None if tree.is_nested(self.observation_spec) else
                                   np.dtype(self.observation_spec.dtype))
+        self._single_obs_shape = (None if self._single_obs_dtype is None else
+                                  tuple(self.observation_spec.shape))
         self._single_functions: Dict[Tuple, Compiled] = {}
         self._act_functions: Dict[Tuple, Compiled] = {}
         self._learn_functions: Dict[Tuple, Compiled] = {}
         self._checked_batches: set = set()
         self._tf_views: Dict[bool, Any] = {}
+        if self._epsilon_greedy and not custom_acting:
+            _tf_acting.check_epsilon_greedy(
+                self.dist_class(tf.zeros([1, logit_dim], tf.float32), self.model), action_space)
+        if config["acting_runtime"] == "lite":
+            reason = lite_acting.static_fallback_reason(self)
+            if reason:
+                raise lite_acting.LiteActingError(
+                    f"{type(self).__name__}: config acting_runtime is 'lite' but the policy "
+                    f"cannot act through LiteRT: {reason}")
         self._run_callback("after_init", observation_space, action_space, config)
 
     def _run_callback(self, name: str, *args: Any) -> Any:
@@ -211,7 +287,7 @@ class DynamicTFPolicy(Policy):
                         info_batch: Any = None, episodes: Optional[List[Any]] = None,
                         explore: Optional[bool] = None, timestep: Optional[int] = None,
                         **kwargs: Any) -> ActionTuple:
-        """See `Policy.compute_actions`; one compiled call."""
+        """See `Policy.compute_actions`; one compiled call (or one LiteRT invoke)."""
         input_dict = make_input_dict(obs_batch, state_batches, prev_action_batch,
                                      prev_reward_batch)
         return self.compute_actions_from_input_dict(input_dict, explore=explore,
@@ -228,10 +304,20 @@ class DynamicTFPolicy(Policy):
         Raises:
           TypeError, ValueError: observations that do not match the observation
             space (the message names the nest path), or a missing state.
+          LiteActingError: `acting_runtime="lite"` and the policy does not convert.
         """
         explore = bool(self.config.get("explore", True) if explore is None else explore)
+        actor = self._lite_actor if self._acting_resolved else self._resolve_acting()
+        if actor is not None:
+            leaves, outer = self._obs_checker(input_dict[SampleBatch.OBS])
+            batch = int(outer[0])
+            flat = [np.asarray(x, s.dtype) for x, s in zip(leaves, self._obs_leaf_specs)]
+            actions, extra = actor.compute(flat, batch, explore,
+                                           self._epsilon(explore, timestep))
+            self.global_timestep += batch
+            return actions, [], extra
         inputs = self._acting_inputs(input_dict)
-        flat = tree.flatten(inputs)
+        flat = tree.flatten(inputs) + self._acting_extras(explore, timestep)
         compiled = self._act_function(inputs, flat, explore)
         out = compiled.pack(compiled.unmerge([t.numpy() for t in compiled.function(*flat)]))
         self.global_timestep += int(flat[0].shape[0])
@@ -243,17 +329,21 @@ class DynamicTFPolicy(Policy):
                               episode: Any = None, explore: Optional[bool] = None,
                               timestep: Optional[int] = None, **kwargs: Any) -> ActionTuple:
         """See `Policy.compute_single_action`; for a stateless policy and a plain
-        observation, one compiled call with no dict handling."""
+        observation, one compiled call (or one LiteRT invoke) with no dict handling."""
         if (input_dict is None and not state and prev_action is None and prev_reward is None
                 and not self._initial_state):
             explore = bool(self.config.get("explore", True) if explore is None else explore)
+            actor = self._lite_actor if self._acting_resolved else self._resolve_acting()
+            if actor is not None:
+                return self._lite_single(actor, obs, explore, timestep)
+            extras = self._acting_extras(explore, timestep)
             if self._single_obs_dtype is not None:
                 # One observation array: its dtype and shape pick the function,
                 # checked against the space the first time only.
                 x = np.asarray(obs)
                 key = (explore, x.dtype, x.shape)
                 compiled = self._single_functions.get(key)
-                flat = [np.asarray(x, self._single_obs_dtype)[None]]
+                flat = [np.asarray(x, self._single_obs_dtype)[None]] + extras
                 if compiled is None:
                     self._obs_checker(x[None])
                     compiled = self._single_functions[key] = self._act_function(
@@ -262,6 +352,7 @@ class DynamicTFPolicy(Policy):
                 leaves, _ = self._obs_checker(
                     tree.map_structure(lambda v: np.asarray(v)[None], obs))
                 flat = [np.asarray(v, s.dtype) for v, s in zip(leaves, self._obs_leaf_specs)]
+                flat += extras
                 compiled = self._act_function({SampleBatch.OBS: obs}, flat, explore, single=True)
             values = compiled.unmerge([t.numpy() for t in compiled.function(*flat)])
             actions, state_out, extra = compiled.pack([v[0, ...] for v in values])
@@ -271,8 +362,87 @@ class DynamicTFPolicy(Policy):
             obs, state, prev_action=prev_action, prev_reward=prev_reward, info=info,
             input_dict=input_dict, episode=episode, explore=explore, timestep=timestep, **kwargs)
 
+    def _lite_single(self, actor: lite_acting.LiteActor, obs: Any, explore: bool,
+                     timestep: Optional[int]) -> ActionTuple:
+        epsilon = (self.exploration.epsilon(self.global_timestep if timestep is None else
+                                            timestep) if explore and self._epsilon_greedy
+                   else None)
+        dtype = self._single_obs_dtype
+        if dtype is not None:
+            if not (type(obs) is np.ndarray and obs.dtype == dtype
+                    and obs.shape == self._single_obs_shape):
+                # Anything else is checked against the space once per dtype and shape.
+                x = np.asarray(obs)
+                key = (x.dtype, x.shape)
+                if key not in self._lite_checked:
+                    self._obs_checker(x[None])
+                    self._lite_checked.add(key)
+                obs = np.asarray(x, dtype)
+            actions, extra = actor.compute_single(obs[None], explore, epsilon)
+        else:
+            leaves, _ = self._obs_checker(tree.map_structure(lambda v: np.asarray(v)[None], obs))
+            flat = [np.asarray(v, s.dtype) for v, s in zip(leaves, self._obs_leaf_specs)]
+            actions, extra = actor.compute(flat, 1, explore, epsilon)
+            first = lambda x: x[0, ...]  # noqa: E731
+            actions, extra = tree.map_structure(first, actions), tree.map_structure(first, extra)
+        self.global_timestep += 1
+        return actions, [], extra
+
+    def _epsilon(self, explore: bool, timestep: Optional[int]) -> Optional[float]:
+        """`EpsilonGreedy`'s `ε` at `timestep` (else `global_timestep`); None when sampling."""
+        if not (explore and self._epsilon_greedy):
+            return None
+        return self.exploration.epsilon(self.global_timestep if timestep is None else timestep)
+
+    # ---- the acting runtime ----------------------------------------------------------------------
+
+    def _resolve_acting(self) -> Optional[lite_acting.LiteActor]:
+        """Builds the LiteRT actor on first need ("auto", "lite"); None for TensorFlow."""
+        if self._acting_error is not None:
+            raise self._acting_error
+        if self._acting_resolved:
+            return self._lite_actor
+        runtime = self.config["acting_runtime"]
+        if runtime != "tf":
+            try:
+                self._lite_actor = lite_acting.LiteActor(self)
+            except lite_acting.LiteActingError as e:
+                if runtime == "lite":
+                    self._acting_error = lite_acting.LiteActingError(
+                        f"{type(self).__name__}: config acting_runtime is 'lite' but the policy "
+                        f"cannot act through LiteRT: {e.reason}")
+                    raise self._acting_error from None
+                self._acting_fallback = e.reason
+            logger.debug("%s acts through %s", type(self).__name__,
+                         "LiteRT" if self._lite_actor else f"TensorFlow ({self._acting_fallback})")
+        self._acting_resolved = True
+        return self._lite_actor
+
+    @property
+    def acting_runtime(self) -> str:
+        """"lite" or "tf": what `compute_actions` runs on (converting first if needed).
+
+        Raises:
+          LiteActingError: `config["acting_runtime"]` is "lite" and the policy does not
+            convert.
+        """
+        return "lite" if self._resolve_acting() is not None else "tf"
+
+    @property
+    def acting_fallback_reason(self) -> Optional[str]:
+        """Why an "auto" policy acts through TensorFlow; None when it acts through LiteRT
+        or was asked to act through TensorFlow."""
+        self._resolve_acting()
+        return self._acting_fallback
+
+    def get_exploration_state(self) -> Dict[str, Any]:
+        """The exploration's state at `global_timestep` (`{"cur_epsilon": ε}` for
+        `EpsilonGreedy`, `{}` for `StochasticSampling`)."""
+        return self.exploration.get_state(self.global_timestep)
 
     _acting_inputs = _tf_acting.acting_inputs
+    _extra_kinds = _tf_acting.extra_kinds
+    _acting_extras = _tf_acting.acting_extras
     _act_function = _tf_acting.act_function
 
     _compile_act = _tf_acting.compile_act
@@ -298,6 +468,7 @@ class DynamicTFPolicy(Policy):
         batch = self._prepared(samples)
         stats, _ = self._run_learn_step(batch, apply=True)
         self.num_grad_updates += 1
+        self._weights_version += 1  # the LiteRT actor refreshes before its next act
         stats.update({
             "custom_metrics": {},
             "num_agent_steps_trained": len(samples),
@@ -327,9 +498,12 @@ class DynamicTFPolicy(Policy):
     _optimizer_variables = _tf_state.optimizer_variables
 
     def get_state(self) -> Dict[str, Any]:
-        """`Policy.get_state` plus `_optimizer_variables` (the optimizer's slots and step count)."""
+        """`Policy.get_state` plus `_optimizer_variables` (the optimizer's slots and step
+        count) and `_acting_rng` (the acting generator's `bit_generator.state`, a dict of
+        str and int)."""
         state = super().get_state()
         state["_optimizer_variables"] = [np.array(v) for v in self._optimizer_variables()]
+        state["_acting_rng"] = self._acting_rng.bit_generator.state
         return state
 
     def set_state(self, state: Mapping[str, Any]) -> None:
@@ -337,9 +511,18 @@ class DynamicTFPolicy(Policy):
         built first, so its first update after the restore is the one it would have made.
         Then `on_global_var_update` at the restored timestep sets the mixins' schedules.
 
+        The acting generator continues from `_acting_rng` when the state has it.
+
         Raises:
-          ValueError: optimizer variables of another count or shape.
+          ValueError: optimizer variables of another count or shape, or an
+            `_acting_rng` of another bit generator.
         """
+        rng_state = state.get("_acting_rng")
+        if rng_state is not None:
+            kind = rng_state.get("bit_generator") if isinstance(rng_state, Mapping) else None
+            if kind != type(self._acting_rng.bit_generator).__name__:
+                raise ValueError(f"{type(self).__name__}.set_state: '_acting_rng' must be the "
+                                 f"state of a PCG64 bit generator, got {kind!r}")
         super().set_state(state)
         saved = state.get("_optimizer_variables")
         if saved:
@@ -354,6 +537,10 @@ class DynamicTFPolicy(Policy):
                                      f"{variable.path}: expected shape "
                                      f"{tuple(variable.shape)}, got {value.shape}")
                 variable.assign(value)
+        if rng_state is not None:
+            # In place: the LiteRT actor holds this generator.
+            self._acting_rng.bit_generator.state = dict(rng_state)
+        self._weights_version += 1
         # Schedules (`cur_lr`, `entropy_coeff`) are functions of the timestep, not state:
         # put them where the restored timestep has them before the next update.
         self.on_global_var_update({"timestep": self.global_timestep,

@@ -255,10 +255,13 @@ class ValueNetworkMixin:
     """`_value(**input_dict)`: the value estimate used to bootstrap a cut trajectory.
 
     With `config["use_gae"]` (or `config["vtrace"]`), `_value` runs a fresh
-    forward pass of `self.model` on a one-row input dict (`obs`, and when
+    forward pass of the model on a one-row input dict (`obs`, and when
     present `prev_actions`, `prev_rewards`, `state_in_{i}`, `seq_lens`; see
-    `SampleBatch.get_single_step_input_dict`) and returns
-    `model.value_function()[0]`. Without either it returns 0.
+    `SampleBatch.get_single_step_input_dict`) and returns its value
+    `model.value_function()[0]`: through the policy's compiled acting path
+    (`compute_actions_from_input_dict(..., explore=False)`'s `vf_preds`,
+    leaving `global_timestep` as it was) when the policy has one, else
+    eagerly. Without either key it returns 0.
 
     `extra_action_out_fn()` adds the value of the last forward pass,
     `{"vf_preds": model.value_function()}`, to the action fetches.
@@ -279,8 +282,21 @@ class ValueNetworkMixin:
         """
         if not self._value_bootstrap:
             return np.float32(0.0)
-        self.model(dict(input_dict))
-        values = np.asarray(self.model.value_function(), dtype=np.float32).reshape(-1)
+        act = getattr(self, "compute_actions_from_input_dict", None)
+        values = None
+        if act is not None:
+            # The compiled acting path (LiteRT where the policy acts through it) fetches
+            # `vf_preds` in one call; an eager forward pass costs milliseconds. The
+            # timestep is put back: a value estimate is not a step.
+            timestep = self.global_timestep
+            try:
+                values = act(dict(input_dict), explore=False)[2].get("vf_preds")
+            finally:
+                self.global_timestep = timestep
+        if values is None:
+            self.model(dict(input_dict))
+            values = self.model.value_function()
+        values = np.asarray(values, dtype=np.float32).reshape(-1)
         if values.shape != (1,):
             raise ValueError(
                 f"_value expects a one-row input dict (from get_single_step_input_dict); the "

@@ -32,6 +32,7 @@ __all__ = [
     "add_time_dimension",
     "sequence_mask",
     "reduce_mean_valid",
+    "valid_mean_fn",
 ]
 
 
@@ -291,3 +292,27 @@ def reduce_mean_valid(x: Any, mask: Any) -> tf.Tensor:
     2.0
     """
     return tf.reduce_mean(tf.boolean_mask(x, mask))
+
+
+def valid_mean_fn(train_batch: Any, state: Sequence[Any], outputs: Any) -> Any:
+    """The mean a loss takes over its rows: `tf.reduce_mean` for a feed-forward model
+    (no `state`), else the mean over the valid rows of the zero-padded sequences
+    (`seq_lens` from `train_batch`, `T` from the rows of `outputs`).
+
+    Args:
+      train_batch: the training batch (with `seq_lens` when `state` is not empty).
+      state: the model's state outputs (empty for a feed-forward model).
+      outputs: the model's outputs `[num_seqs * T, ...]`.
+
+    Returns:
+      A function `x -> scalar mean`.
+
+    >>> mean = valid_mean_fn({"seq_lens": np.array([1, 2])}, [np.zeros(2)], np.zeros((4, 3)))
+    >>> float(mean(np.array([1.0, 100.0, 3.0, 5.0])))
+    3.0
+    """
+    if not state:
+        return tf.reduce_mean
+    seq_lens = train_batch[SampleBatch.SEQ_LENS]
+    mask = sequence_mask(seq_lens, tf.shape(outputs)[0] // tf.shape(seq_lens)[0])
+    return lambda x: reduce_mean_valid(x, mask)

@@ -1,8 +1,10 @@
-"""The `tfpolicy` command line: `tfpolicy inspect PATH` describes an export in our terms.
+"""What `tfpolicy inspect PATH` reports about an export, as data and as text.
 
 PATH is a SavedModel export directory (`PolicySaver.save`) or a LiteRT
 export's `.tflite` file (`export_lite`; its specs and signatures, read from
-the sidecar JSON).
+the sidecar JSON). `inspect_path` builds the report of either,
+`inspect_export` that of a SavedModel export, and `format_report` its
+readable text; the command itself lives in `tfpolicy.cli`.
 
 `saved_model_cli show` lists TensorFlow's view of a SavedModel (signature
 keys, `DT_FLOAT`, `(-1, 4)`); `tfpolicy inspect` lists what a user of the
@@ -11,10 +13,9 @@ dtypes, shapes, bounds and spec names; each signature's flat inputs and
 outputs; the `distribution` signature's parameters (or why it was not
 exported); the model variables; and the train step and metadata values,
 read by loading the SavedModel and calling `get_train_step` and
-`get_metadata`. `--json` prints the same report as JSON; `--specs-only`
-reads `policy_specs.json` alone (no SavedModel load, so no train step or
-metadata values). A path that is not an export exits with status 2 and a
-message saying why.
+`get_metadata`. `tfpolicy inspect --json` prints the same report as JSON;
+`--specs-only` (`load_saved_model=False`) reads `policy_specs.json` alone
+(no SavedModel load, so no train step or metadata values).
 
 Shortened output for a greedy Q policy::
 
@@ -56,17 +57,17 @@ Shortened output for a greedy Q policy::
 [{'path': 'action', 'name': 'move', 'dtype': 'int32', 'shape': [], 'minimum': 0, 'maximum': 2}]
 >>> report["train_step"], report["metadata"][0]["value"]
 (-1, 1000)
->>> main(["inspect", tempfile.mkdtemp() + "/missing"])
-2
+>>> try:
+...     inspect_path(tempfile.mkdtemp() + "/missing")
+... except FileNotFoundError as e:
+...     print(str(e).rsplit(": ", 1)[1])
+the directory does not exist
 """
 
-import argparse
-import json
 import math
 import os
 import pathlib
-import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tree
@@ -78,7 +79,7 @@ from savers.policy_saver import CHECKPOINT_FILE
 from specs import NestedTensorSpec
 from specs import nest_utils
 
-__all__ = ["inspect_export", "format_report", "main"]
+__all__ = ["format_report", "inspect_export", "inspect_path"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -86,7 +87,6 @@ PathLike = Union[str, "os.PathLike[str]"]
 _SPEC_ROOTS = (("time_step_spec", ()), ("action_spec", ("action",)),
                ("policy_state_spec", ("state",)), ("info_spec", ("info",)))
 _MAX_ELEMENTS = 8  # longer arrays (bounds, metadata values) are elided in the text report
-_EXIT_NOT_AN_EXPORT = 2
 
 
 # ---- the report -----------------------------------------------------------------------------
@@ -199,6 +199,32 @@ def inspect_export(path: PathLike, load_saved_model: bool = True) -> Dict[str, A
         "model_variables": model_variables,
         "num_parameters": int(sum(math.prod(v["shape"]) for v in model_variables)),
     }
+
+
+def inspect_path(path: PathLike, load_saved_model: bool = True) -> Dict[str, Any]:
+    """The report of whatever export `path` names: a LiteRT `.tflite` file or a SavedModel.
+
+    Args:
+      path: a LiteRT export file (`export_lite`; its sidecar JSON beside it)
+        or an export directory (`PolicySaver.save`).
+      load_saved_model: for a SavedModel export, as in `inspect_export`.
+
+    Returns:
+      For a SavedModel export, `inspect_export`'s dict. For a LiteRT export,
+      a dict with 'path', 'kind' ('litert'), 'format', 'version',
+      'policy_class', 'batch_size', 'action_mode', 'size_bytes', 'sha256',
+      'specs' (as `inspect_export`'s) and 'signatures' (name -> {'inputs',
+      'outputs', 'unused_inputs'}).
+
+    Raises:
+      FileNotFoundError, NotADirectoryError: there is no export at `path`
+        (for a LiteRT file: the file or its sidecar is missing).
+      ValueError: as `inspect_export`; for a LiteRT file, a foreign sidecar
+        or one that does not describe the file.
+    """
+    if _lite_report.is_lite_export(path):
+        return _lite_report.inspect_lite(path, _spec_leaves, _SPEC_ROOTS)
+    return inspect_export(path, load_saved_model=load_saved_model)
 
 
 # ---- text -----------------------------------------------------------------------------------
@@ -354,68 +380,3 @@ def format_report(report: Dict[str, Any]) -> str:
                 _signature_section(report), _distribution_section(report),
                 _variables_section(report)]
     return "\n\n".join("\n".join(lines) for lines in sections) + "\n"
-
-
-# ---- command line ---------------------------------------------------------------------------
-
-
-def _inspect(args: argparse.Namespace) -> int:
-    try:
-        if _lite_report.is_lite_export(args.path):
-            report = _lite_report.inspect_lite(args.path, _spec_leaves, _SPEC_ROOTS)
-        else:
-            report = inspect_export(args.path, load_saved_model=not args.specs_only)
-    except (OSError, ValueError) as e:
-        print(f"tfpolicy inspect: error: {e}", file=sys.stderr)
-        return _EXIT_NOT_AN_EXPORT
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        sys.stdout.write(format_report(report))
-    return 0
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tfpolicy", description="Tools for policies exported with savers.PolicySaver.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    inspect = commands.add_parser(
-        "inspect", help="print the specs, signatures, metadata and train step of an export",
-        description="Print the specs, signatures, distribution parameters, model variables, "
-                    "metadata and train step of an export written by PolicySaver.save, or "
-                    "the specs and signatures of a .tflite file written by export_lite. "
-                    "Exit status 2 if PATH is not an export.")
-    inspect.add_argument("path", metavar="PATH",
-                         help="the export directory, or a LiteRT export's .tflite file")
-    inspect.add_argument("--json", action="store_true", help="print the report as JSON")
-    inspect.add_argument("--specs-only", action="store_true",
-                         help="read policy_specs.json only, without loading the SavedModel "
-                              "(fast; no train step or metadata values)")
-    inspect.set_defaults(run=_inspect)
-    return parser
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Runs the `tfpolicy` command line.
-
-    Args:
-      argv: the arguments after the program name; None reads `sys.argv`.
-
-    Returns:
-      The exit status: 0 on success, 2 for a usage error or a path that is
-      not an export (the reason is printed to stderr).
-    """
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse exits on --help and usage errors; report its status
-        return e.code if isinstance(e.code, int) else 2
-    run: Optional[Callable[[argparse.Namespace], int]] = getattr(args, "run", None)
-    if run is None:
-        parser.print_help(sys.stderr)
-        return 2
-    return run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

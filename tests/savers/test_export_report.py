@@ -1,28 +1,24 @@
-"""`tfpolicy inspect`: the printed report of a small export, its JSON form, and its errors."""
+"""`tfpolicy inspect` (savers.export_report): the printed report of a small export, its JSON
+form, and its errors."""
 
 import copy
 import json
 import pathlib
 import re
 import shutil
-import subprocess
-import sys
-import tomllib
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from savers import cli
+from savers import export_report
 from savers.policy_saver import PolicySaver
 from specs import BoundedTensorSpec, TensorSpec
 from tfpolicy._distributions import categorical_for_spec
 from tfpolicy.policies import TFPolicy
 from tfpolicy.trajectories import time_step as ts
+from tfpolicy import cli
 from tfpolicy.trajectories.policy_step import PolicyStep
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
 
 class _Nudge(TFPolicy):
     """Categorical over actions 1..3 from a dict observation; counts steps in its state."""
@@ -55,7 +51,7 @@ def export(tmp_path_factory) -> pathlib.Path:
 
 @pytest.fixture(scope="module")
 def report(export) -> dict:
-    return cli.inspect_export(export)
+    return export_report.inspect_export(export)
 
 
 def _run(capsys, *argv) -> tuple:
@@ -227,7 +223,7 @@ def test_format_report_states_missing_parts_and_fixed_batch_size(report):
     changed.update(batch_size=4, train_step=-1, metadata=[], use_nest_path_signatures=False,
                    distribution={"exported": False, "note": "_Nudge has no distribution",
                                  "parameters": []})
-    text = cli.format_report(changed)
+    text = export_report.format_report(changed)
     header = _cells(_section(text, "Export"))
     assert ["Batch size", "4"] in header
     assert ["Train step", "-1 (none given at export)"] in header
@@ -242,7 +238,7 @@ def test_format_report_elides_long_values_and_writes_non_finite_bounds(report):
                             "value": list(range(10))}]
     changed["specs"]["action_spec"] = [{"path": "action", "name": None, "dtype": "float32",
                                         "shape": [], "minimum": "-inf", "maximum": 2.5}]
-    text = cli.format_report(changed)
+    text = export_report.format_report(changed)
     assert ["ramp", "int64", "[10]", "constant", "[0, 1, 2, 3, 4, 5, 6, 7, ... (10 in all)]"] in (
         _cells(_section(text, "Metadata")))
     assert ["action", "float32", "[]", "[-inf, 2.5]", "-"] in _cells(_section(text, "Specs"))
@@ -254,7 +250,7 @@ def test_inspect_a_signature_path_column_appears_only_when_names_differ(report):
         {"name": "pos", "path": "observation/pos", "dtype": "float32", "shape": [None, 2]},
         {"name": "step_type", "path": "step_type", "dtype": "int32", "shape": [None]}],
         "outputs": []}}
-    assert _cells(_signature(cli.format_report(changed), "action")) == [
+    assert _cells(_signature(export_report.format_report(changed), "action")) == [
         ["inputs"], ["name", "dtype", "shape", "path"],
         ["pos", "float32", "[None, 2]", "observation/pos"],
         ["step_type", "int32", "[None]", "step_type"], ["outputs: none"]]
@@ -291,29 +287,6 @@ def test_inspect_of_an_export_without_or_with_corrupt_specs_exits_2(export, tmp_
     (copied / "policy_specs.json").unlink()
     code, _, err = _run(capsys, "inspect", "--specs-only", str(copied))
     assert code == 2 and "without policy_specs.json" in err
-
-
-def test_main_returns_2_for_usage_errors_and_0_for_help(capsys):
-    assert cli.main([]) == 2
-    assert "inspect" in capsys.readouterr().err
-    assert cli.main(["inspect"]) == 2
-    assert "PATH" in capsys.readouterr().err
-    assert cli.main(["inspect", "--help"]) == 0
-    assert "--specs-only" in capsys.readouterr().out
-
-
-def test_console_script_entry_point_is_main():
-    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["tfpolicy"] == "savers.cli:main"
-
-
-def test_python_dash_m_runs_the_command_line(export):
-    result = subprocess.run([sys.executable, "-m", "savers.cli", "inspect", str(export)],
-                            capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert ["Train step", "42"] in _cells(_section(result.stdout, "Export"))
-    assert ["lr", "float32", "[]", "variable", "0.25"] in _cells(
-        _section(result.stdout, "Metadata"))
 
 
 @pytest.fixture(scope="module")
