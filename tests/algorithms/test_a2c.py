@@ -48,7 +48,7 @@ def test_negative_entropy_coeff_is_rejected():
 def test_a2c_solves_cartpole_with_the_tuned_example():
     from tfpolicy.algorithms.tuned import load_tuned_example
     example = load_tuned_example("cartpole-a2c.yaml")
-    algo = A2C(config=dict(example.config, seed=0))
+    algo = A2C(config=dict(example.full_config(), seed=0))
     for _ in range(1000):
         result = algo.train()
         if result.get("evaluation", {}).get("episode_reward_mean", 0) >= 475:

@@ -52,7 +52,7 @@ def test_fast_iterations_improve_the_return():
 def test_pg_solves_cartpole_with_the_tuned_example():
     from tfpolicy.algorithms.tuned import load_tuned_example
     example = load_tuned_example("cartpole-pg.yaml")
-    algo = PG(config=dict(example.config, seed=0))
+    algo = PG(config=dict(example.full_config(), seed=0))
     for _ in range(500):
         result = algo.train()
         if result.get("evaluation", {}).get("episode_reward_mean", 0) >= 475:

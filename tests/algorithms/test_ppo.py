@@ -117,7 +117,7 @@ def test_action_mask_keeps_actions_to_the_allowed_ones_and_learns():
 def test_ppo_solves_cartpole_with_the_tuned_example():
     from tfpolicy.algorithms.tuned import load_tuned_example
     example = load_tuned_example("cartpole-ppo.yaml")
-    algo = PPO(config=dict(example.config, seed=0))
+    algo = PPO(config=dict(example.full_config(), seed=0))
     for _ in range(200):
         result = algo.train()
         if result.get("evaluation", {}).get("episode_reward_mean", 0) >= 475:
