@@ -13,6 +13,7 @@ minima), so reductions over the whole tree equal reductions over the
 filled slots.
 """
 
+import abc
 from typing import List
 
 import numpy as np
@@ -22,7 +23,7 @@ _BRANCHING = 32
 _SEARCH_START_SIZE = 1024
 
 
-class SegmentTree:
+class SegmentTree(abc.ABC):
     """A `branching`-ary segment tree of float64 values.
 
     Args:
@@ -55,9 +56,9 @@ class SegmentTree:
         self.levels.append(np.full(1, self.neutral_element))
         self.blocks = [level.reshape(-1, self.branching) for level in self.levels[:-1]]
 
+    @abc.abstractmethod
     def _reduce_blocks(self, blocks: np.ndarray) -> np.ndarray:
         """`[n]`: the reduction of each row of `blocks [n, branching]`."""
-        raise NotImplementedError
 
     @property
     def leaves(self) -> np.ndarray:

@@ -15,6 +15,7 @@ A one-row categorical draws on Python floats: numpy's per-call cost
 dominates a row of a few logits.
 """
 
+import abc
 import math
 from typing import Any, List, Sequence, Tuple
 
@@ -93,22 +94,27 @@ def random_allowed_index(inputs: np.ndarray, rng: np.random.Generator) -> np.nda
     return (np.cumsum(allowed, axis=-1) <= draw[:, None]).sum(axis=-1).astype(np.int64)
 
 
-class NumpyDist:
+class NumpyDist(abc.ABC):
     """The numpy twin of one action distribution (see the module docstring)."""
 
     discrete = False
 
+    @abc.abstractmethod
     def greedy(self, inputs: np.ndarray) -> Any:
         """`deterministic_sample()` of inputs `[B, W]`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def sample(self, inputs: np.ndarray, rng: np.random.Generator) -> Tuple[Any, np.ndarray]:
         """`(sample(), sampled_action_logp() float32 [B])` of inputs `[B, W]`."""
-        raise NotImplementedError
 
     def random_allowed(self, inputs: np.ndarray, rng: np.random.Generator) -> Any:
-        """Uniformly random allowed actions (discrete distributions only)."""
-        raise NotImplementedError
+        """Uniformly random allowed actions; discrete distributions override this.
+
+        Raises:
+          TypeError: the distribution is continuous (EpsilonGreedy needs discrete actions).
+        """
+        raise TypeError(f"{type(self).__name__.lstrip('_')} actions are continuous: a uniformly "
+                        "random action (EpsilonGreedy) needs discrete actions")
 
 
 class _Categorical(NumpyDist):
