@@ -59,7 +59,6 @@ policy class, then the algorithm (`SAC`, `SACConfig`).
 (1000000, 1500)
 """
 
-import difflib
 import functools
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type
@@ -78,8 +77,8 @@ from tfpolicy.algorithms.algorithm_config import (AlgorithmConfig, InvalidConfig
                                                   check_choice, check_range, merge_config)
 from tfpolicy.algorithms.dqn import calculate_rr_weights
 from tfpolicy.algorithms.replay_buffers import PrioritizedReplayBuffer
-from tfpolicy.algorithms.simple_q import (REPLAY_BUFFER_TYPES, make_replay_buffer,
-                                          update_priorities_in_replay_buffer)
+from tfpolicy.algorithms.simple_q import (make_replay_buffer, update_priorities_in_replay_buffer,
+                                          validate_replay_buffer_config)
 from tfpolicy.learning import dynamic_tf_policy
 from tfpolicy.learning.distributions import SquashedGaussian
 from tfpolicy.learning.dynamic_tf_policy import LEARNER_STATS_KEY, action_spec
@@ -958,9 +957,6 @@ SACTFPolicy = build_tf_policy(
 # ---------------------------------------------------------------------------------------------
 
 _OPTIMIZATION_KEYS = ("actor_learning_rate", "critic_learning_rate", "entropy_learning_rate")
-_REPLAY_KEYS = ("type", "capacity", "prioritized_replay_alpha", "prioritized_replay_beta",
-                "prioritized_replay_eps", "replay_sequence_length", "worker_side_prioritization",
-                "_enable_replay_buffer_api")
 
 
 class SAC(Algorithm):
@@ -1024,28 +1020,17 @@ class SAC(Algorithm):
             raise InvalidConfigError(f"{owner} config key '_use_beta_distribution': expected "
                                      "False (the Beta distribution is not provided), got "
                                      f"{config['_use_beta_distribution']!r}")
-        _check_sub_keys(config, "optimization", _OPTIMIZATION_KEYS, owner)
+        if not isinstance(config["optimization"], Mapping):
+            raise InvalidConfigError(f"{owner} config key 'optimization': expected a dict with "
+                                     f"keys {list(_OPTIMIZATION_KEYS)}, got "
+                                     f"{config['optimization']!r}")
         for key in _OPTIMIZATION_KEYS:
             check_range(config, f"optimization.{key}", 0.0, low_open=True, owner=owner)
         for key in ("q_model_config", "policy_model_config"):
             if not isinstance(config[key], Mapping):
                 raise InvalidConfigError(f"{owner} config key {key!r}: expected a model config "
                                          f"dict, got {config[key]!r}")
-        _check_sub_keys(config, "replay_buffer_config", _REPLAY_KEYS, owner)
-        buffer_type = config["replay_buffer_config"].get("type")
-        if buffer_type not in REPLAY_BUFFER_TYPES:
-            raise InvalidConfigError(f"{owner} config key 'replay_buffer_config.type': expected "
-                                     f"one of {sorted(REPLAY_BUFFER_TYPES)}, got {buffer_type!r}")
-        check_range(config, "replay_buffer_config.capacity", 1, integer=True, allow_none=True,
-                    owner=owner)
-        if REPLAY_BUFFER_TYPES[buffer_type] is PrioritizedReplayBuffer:
-            # A key left out takes the buffer's default.
-            check_range(config, "replay_buffer_config.prioritized_replay_alpha", 0.0,
-                        low_open=True, allow_none=True, owner=owner)
-            check_range(config, "replay_buffer_config.prioritized_replay_beta", 0.0, 1.0,
-                        allow_none=True, owner=owner)
-            check_range(config, "replay_buffer_config.prioritized_replay_eps", 0.0,
-                        low_open=True, allow_none=True, owner=owner)
+        validate_replay_buffer_config(config, owner)
 
     @classmethod
     def validate_spaces(cls, observation_spec: Any, action_spec: Any,
@@ -1106,20 +1091,6 @@ class SAC(Algorithm):
 
     def _global_vars(self) -> Dict[str, int]:
         return {"timestep": self._counters[NUM_ENV_STEPS_SAMPLED]}
-
-
-def _check_sub_keys(config: Mapping[str, Any], key: str, known: Sequence[str],
-                    owner: str) -> None:
-    value = config[key]
-    if not isinstance(value, Mapping):
-        raise InvalidConfigError(f"{owner} config key {key!r}: expected a dict with keys "
-                                 f"{list(known)}, got {value!r}")
-    for sub in value:
-        if sub not in known:
-            close = difflib.get_close_matches(str(sub), known, n=3, cutoff=0.6)
-            hint = ("; did you mean " + " or ".join(repr(c) for c in close) + "?") if close \
-                else f"; the keys are {list(known)}"
-            raise InvalidConfigError(f"{owner} config: unknown key '{key}.{sub}'{hint}")
 
 
 class SACConfig(AlgorithmConfig):

@@ -38,7 +38,6 @@ run continues exactly).
 """
 
 import copy
-import difflib
 from typing import Any, Dict, List, Mapping, Optional, Type
 
 import keras
@@ -50,7 +49,8 @@ from tfpolicy.algorithms.algorithm import (COMMON_CONFIG, LAST_TARGET_UPDATE_TS,
                                            NUM_TARGET_UPDATES, Algorithm,
                                            synchronous_parallel_sample, train_one_step)
 from tfpolicy.algorithms.algorithm_config import (AlgorithmConfig, InvalidConfigError,
-                                                  check_choice, check_range, merge_config)
+                                                  check_choice, check_known_keys, check_range,
+                                                  merge_config)
 from tfpolicy.algorithms.replay_buffers import PrioritizedReplayBuffer, ReplayBuffer
 from tfpolicy.learning import (Categorical, LearningRateSchedule, ModelCatalog, ModelV2,
                                TargetNetworkMixin, build_tf_policy)
@@ -61,7 +61,8 @@ from tfpolicy.learning.sample_batch import MultiAgentBatch, SampleBatch
 __all__ = ["SimpleQ", "SimpleQConfig", "SimpleQTFPolicy", "DEFAULT_CONFIG", "QModel",
            "build_q_models", "compute_q_values", "select", "simple_q_loss", "q_stats",
            "huber_loss", "keep_q_stats", "dense_layers", "run_layers", "discrete_actions",
-           "make_replay_buffer", "update_priorities_in_replay_buffer", "AdamEpsilonMixin",
+           "make_replay_buffer", "update_priorities_in_replay_buffer",
+           "validate_replay_buffer_config", "AdamEpsilonMixin",
            "REPLAY_BUFFER_TYPES"]
 
 # RLlib's SimpleQ defaults over the common ones.
@@ -379,7 +380,7 @@ class SimpleQ(Algorithm):
         check_range(config, "adam_epsilon", 0.0, low_open=True, owner=owner)
         check_range(config, "tau", 0.0, 1.0, low_open=True, owner=owner)
         check_choice(config, "store_buffer_in_checkpoints", [True, False], owner)
-        _validate_replay_buffer_config(config, owner)
+        validate_replay_buffer_config(config, owner)
 
     @classmethod
     def validate_spaces(cls, observation_spec: Any, action_spec: Any,
@@ -449,18 +450,20 @@ def _policy_batch(batch: Any) -> SampleBatch:
     return batch
 
 
-def _validate_replay_buffer_config(config: Mapping[str, Any], owner: str) -> None:
+def validate_replay_buffer_config(config: Mapping[str, Any], owner: str) -> None:
+    """Checks `config["replay_buffer_config"]` (DQN's and SAC's): known keys, a known
+    `type`, and the ranges of `capacity`, `replay_sequence_length` (1) and, for the
+    prioritised buffer, `prioritized_replay_alpha`, `_beta` and `_eps`.
+
+    Raises:
+      InvalidConfigError: naming the key, the allowed values and the value.
+    """
     buffer_config = config.get("replay_buffer_config")
     if not isinstance(buffer_config, Mapping):
         raise InvalidConfigError(f"{owner} config key 'replay_buffer_config': expected a dict "
                                  f"with 'type' and 'capacity', got {buffer_config!r}")
-    for key in buffer_config:
-        if key not in _REPLAY_BUFFER_KEYS:
-            close = difflib.get_close_matches(key, _REPLAY_BUFFER_KEYS, n=3, cutoff=0.6)
-            hint = ("; did you mean " + " or ".join(repr(c) for c in close) + "?") if close \
-                else f"; the keys are {list(_REPLAY_BUFFER_KEYS)}"
-            raise InvalidConfigError(f"{owner} config: unknown key "
-                                     f"'replay_buffer_config.{key}'{hint}")
+    check_known_keys(buffer_config, dict.fromkeys(_REPLAY_BUFFER_KEYS), owner,
+                     prefix="replay_buffer_config.")
     if buffer_config.get("type") not in REPLAY_BUFFER_TYPES:
         raise InvalidConfigError(f"{owner} config key 'replay_buffer_config.type': expected one "
                                  f"of {sorted(REPLAY_BUFFER_TYPES)}, got "
