@@ -51,7 +51,8 @@ def test_python_dash_m_help_exits_0_with_nothing_on_stderr():
     result = _tfpolicy("train", "--help", timeout=120)
     assert result.returncode == 0 and result.stderr == ""
     for flag in ("--run", "--env", "-f", "--config", "--stop", "--checkpoint-freq",
-                 "--checkpoint-at-end", "--logdir", "--seed", "--quiet"):
+                 "--checkpoint-at-end", "--logdir", "--seed", "--quiet", "--num-workers",
+                 "--ray-address"):
         assert flag in result.stdout
 
 
@@ -97,6 +98,16 @@ def test_usage_errors_exit_2_without_importing_tensorflow(tmp_path):
 def test_console_script_entry_point_is_main():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["tfpolicy"] == "tfpolicy.cli:main"
+
+
+def test_num_workers_sets_the_config_key_and_rejects_negatives(capsys):
+    args = cli._parser().parse_args(["train", "--run", "PPO", "--env", "CartPole-v1",
+                                     "--num-workers", "3"])
+    (experiment,) = cli._experiments_from_args(args).values()
+    assert experiment["config"]["num_workers"] == 3
+    assert cli.main(["train", "--run", "PPO", "--env", "CartPole-v1",
+                     "--num-workers", "-1"]) == 2
+    assert "--num-workers" in capsys.readouterr().err
 
 
 def test_main_returns_2_for_usage_errors_and_0_for_help(capsys):

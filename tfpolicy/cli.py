@@ -415,6 +415,8 @@ def _experiments_from_args(args: argparse.Namespace) -> Dict[str, Dict[str, Any]
             experiment["config"] = merge_config(experiment["config"], args.config)
         if args.seed is not None:
             experiment["config"]["seed"] = args.seed
+        if args.num_workers is not None:
+            experiment["config"]["num_workers"] = args.num_workers
         if args.stop is not None:
             experiment["stop"] = args.stop
         if args.checkpoint_freq is not None:
@@ -468,6 +470,12 @@ def _train_command(args: argparse.Namespace) -> int:
         except ValueError as e:  # an unknown name: the message lists the known ones
             return _error("train", f"{'--run' if args.run else 'run'} {run!r}: {e}")
         quiet_tensorflow()
+        if args.ray_address is not None:
+            from tfpolicy.evaluation.ray_session import init_ray
+            try:
+                init_ray(address=args.ray_address)
+            except (ImportError, ConnectionError, RuntimeError) as e:
+                return _error("train", f"--ray-address {args.ray_address!r}: {e}")
         try:
             algo = _build_algorithm(cls, env, _prepare_config(experiment["config"], stop))
         except ValueError as e:  # an invalid config or env: the message names the key
@@ -606,6 +614,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="where to write logs, checkpoints and the SavedModel (default: "
                             "~/tfpolicy_results/<run>_<env>_<time>)")
     train.add_argument("--seed", metavar="S", type=int, help="the config's seed")
+    train.add_argument("--num-workers", metavar="N", type=_non_negative_int,
+                       help="remote sampling workers on Ray (the config's num_workers; needs "
+                            "the ray extra)")
+    train.add_argument("--ray-address", metavar="ADDR",
+                       help="join this Ray cluster ('auto': the one started on this machine "
+                            "with `ray start --head`) instead of starting Ray in-process")
     train.add_argument("--quiet", action="store_true",
                        help="no progress output; only the final summary")
     train.set_defaults(handler=_train_command)

@@ -43,7 +43,8 @@ def test_unknown_key_without_close_match_says_so():
     ("gamma", 1.5, r"'gamma': expected a number in \[0, 1\], got 1.5"),
     ("train_batch_size", 2.5, r"'train_batch_size': expected an integer in \[1, inf\), got 2.5"),
     ("lambda", -1, r"'lambda': expected a number in \[0, 1\], got -1"),
-    ("num_workers", 2, r"'num_workers': expected an integer in \[0, 0\]"),
+    ("num_workers", -2, r"'num_workers': expected an integer in \[0, inf\)"),
+    ("evaluation_num_workers", 2, r"'evaluation_num_workers': expected an integer in \[0, 0\]"),
 ])
 def test_invalid_value_names_the_key_and_the_allowed_range(key, value, expected):
     with pytest.raises(InvalidConfigError, match=expected):

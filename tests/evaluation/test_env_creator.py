@@ -88,12 +88,19 @@ def test_env_config_must_be_a_mapping():
         make_env_creator("CartPole-v1", [1])
 
 
-def test_a_creator_returning_a_gymnasium_env_is_told_to_wrap_it():
+def test_a_creator_returning_a_gymnasium_env_gets_it_wrapped_as_in_rllib():
     import gymnasium
+    from tfpolicy.environments import GymnasiumEnvironment
     creator = make_env_creator(lambda config: gymnasium.make("CartPole-v1"))
-    with pytest.raises(TypeError, match="returned a .*; expected an unbatched "
-                                        "tfpolicy.environments.PyEnvironment \\(wrap a "
-                                        "gymnasium.Env in"):
+    env = creator()
+    assert isinstance(env, GymnasiumEnvironment)
+    assert env.observation_spec().shape == (4,) and int(env.action_spec().maximum) == 1
+
+
+def test_a_creator_returning_something_else_names_what_was_expected():
+    creator = make_env_creator(lambda config: object())
+    with pytest.raises(TypeError, match="returned a object; expected an unbatched "
+                                        "tfpolicy.environments.PyEnvironment"):
         creator()
 
 

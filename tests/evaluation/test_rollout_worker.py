@@ -1,22 +1,30 @@
 """Tests for tfpolicy.evaluation.rollout_worker: sampling (both batch modes), episode
-seeding, exact resume from a snapshot, evaluation episodes, metrics, weights and errors.
+seeding, exact resume from a snapshot, evaluation episodes, metrics, weights and errors;
+the worker's policy API (keyword overrides, policy specs, adding and removing policies,
+policies to train, the PolicyEvaluator alias, as_remote). Multi-agent sampling itself is
+tested in test_multi_agent_worker.py.
 
 Most expectations are hand-computed on `Counter`, whose episode of length `n` returns
 `1 + 2 + ... + n` and whose first observation is derived from its reset seed.
 """
 
 import json
+import sys
 import warnings
+
+import gymnasium as gym
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from specs import ArraySpec, BoundedArraySpec
-from tfpolicy.environments import PyEnvironment
-from tfpolicy.evaluation import RolloutMetrics, RolloutWorker, summarize_episodes
+from tfpolicy.environments import GymnasiumEnvironment, PyEnvironment
+from tfpolicy.evaluation import (PolicyEvaluator, PolicyMap, PolicySpec, RolloutMetrics,
+                                 RolloutWorker, summarize_episodes)
 from tfpolicy.evaluation import _seeding
-from tfpolicy.learning import (DEFAULT_POLICY_ID, Policy, SampleBatch, ValueNetworkMixin,
+from tfpolicy.learning import (DEFAULT_POLICY_ID, MultiAgentBatch, Policy, SampleBatch,
+                               ValueNetworkMixin,
                                build_tf_policy, compute_gae_for_sample_batch)
 from tfpolicy.trajectories import time_step as ts
 
@@ -724,3 +732,135 @@ def test_resume_restores_the_evaluation_episodes():
     restored.set_state(original.get_state())
     original.sample_episodes(1), restored.sample_episodes(1)
     assert original._evaluation.envs[0].seeds[-1] == restored._evaluation.envs[0].seeds[-1]
+
+
+# ---- the worker's policy API ----------------------------------------------------------------
+
+
+def test_keyword_arguments_override_the_config():
+    worker = RolloutWorker(Counter, Counting, {"rollout_fragment_length": 9, "seed": 3,
+                                               "num_envs_per_worker": 1},
+                           rollout_fragment_length=2, num_envs=3, seed=1,
+                           batch_mode="complete_episodes")
+    assert (worker.rollout_fragment_length, worker.num_envs, worker.batch_mode) == (
+        2, 3, "complete_episodes")
+    assert len(worker.sample()) == 9  # 3 envs, each one 3-step episode for its 2 steps
+    assert worker.envs[2].seeds[0] == _seeding.episode_seed(1, 0, 2, 0).seed
+    assert worker.get_policy().config["seed"] == 1
+
+
+def test_policy_spec_as_a_class_or_spec_is_the_default_policy():
+    by_class = RolloutWorker(Counter, policy_spec=Counting, config={"seed": 0,
+                                                                   "rollout_fragment_length": 2})
+    assert isinstance(by_class.sample(), SampleBatch)
+    assert isinstance(by_class.policy_map, PolicyMap)
+    assert list(by_class.policy_map) == [DEFAULT_POLICY_ID] and not by_class.multi_agent
+    spec = RolloutWorker(Counter, policy_spec=PolicySpec(Counting, config={"lr": 2.0}))
+    assert spec.get_policy().config["lr"] == 2.0
+
+
+def test_a_single_agent_env_with_several_policies_samples_multi_agent():
+    worker = counter_worker(num_envs=2, steps=3, multiagent={
+        "policies": {"main": PolicySpec(), "other": PolicySpec()},
+        "policy_mapping_fn": lambda agent_id, episode, worker, **kw: (
+            "main" if episode.env_id == 0 else "other")})
+    batch = worker.sample()
+    assert isinstance(batch, MultiAgentBatch) and batch.env_steps() == 6
+    # The env's one agent is "agent0"; env 0's rows go to "main", env 1's to "other".
+    for pid, env in (("main", 0), ("other", 1)):
+        rows = batch[pid]
+        np.testing.assert_array_equal(rows["t"], [0, 1, 2])
+        np.testing.assert_array_equal(rows["rewards"], [1, 2, 3])
+        np.testing.assert_array_equal(rows["terminateds"], [False, False, True])
+        assert rows["obs"][0, 0] == (_seeding.episode_seed(7, 0, env, 0).seed % 1000) * 10
+    assert worker.get_metrics()[0].agent_rewards == {("agent0", "main"): 6.0}
+    assert worker.get_policy("main").observation_space == worker.env.env.observation_spec()
+
+
+def test_add_and_remove_policies():
+    worker = counter_worker(num_envs=1, steps=2)
+    assert isinstance(worker.sample(), SampleBatch)
+    added = worker.add_policy("new", Counting, policy_mapping_fn=lambda agent_id: "new",
+                              config={"lr": 3.0}, policies_to_train=["new"])
+    assert added is worker.get_policy("new") and added.config["lr"] == 3.0
+    assert worker.multi_agent  # a second policy: the worker samples multi-agent from now
+    batch = worker.sample()
+    assert set(batch.policy_batches) == {"new"} and len(batch["new"]) == 2
+    assert worker.learn_on_batch(batch) == {"new": {"learner_stats": {"rows": 2}}}
+    with pytest.raises(ValueError, match="add_policy: policy id 'new' exists already"):
+        worker.add_policy("new", Counting)
+    state = worker.get_policy().get_state()
+    copy = worker.add_policy("copy", policy=Counting(added.observation_space,
+                                                     added.action_space, {}),
+                             policy_state=state)
+    np.testing.assert_array_equal(copy.w, worker.get_policy().w)
+    worker.remove_policy("new", policy_mapping_fn=lambda agent_id: DEFAULT_POLICY_ID)
+    assert "new" not in worker.policy_map and not worker.is_policy_to_train("new")
+    assert set(worker.sample().policy_batches) == {DEFAULT_POLICY_ID}
+    with pytest.raises(KeyError, match="unknown policy id 'new'"):
+        worker.remove_policy("new")
+
+
+def test_policies_to_train_decides_who_learns():
+    worker = RolloutWorker(Counter, Counting, {"seed": 0, "rollout_fragment_length": 2},
+                           policies_to_train=[])
+    assert worker.learn_on_batch(worker.sample()) == {}
+    assert not worker.is_policy_to_train(DEFAULT_POLICY_ID)
+    assert worker.foreach_policy_to_train(lambda policy, pid: pid) == []
+
+
+def test_gradients_of_a_sample_batch_belong_to_the_default_policy():
+    class Grads(Counting):
+        def compute_gradients(self, batch):
+            return [np.full(2, len(batch), np.float32)], {"rows": len(batch)}
+
+        def apply_gradients(self, gradients):
+            self.w += gradients[0]
+
+    worker = counter_worker(policy=Grads)
+    grads, info = worker.compute_gradients(worker.sample())
+    assert info == {"rows": 8}
+    worker.apply_gradients(grads)
+    np.testing.assert_array_equal(worker.get_weights()[DEFAULT_POLICY_ID]["w"], [8, 8])
+    worker.apply_gradients({DEFAULT_POLICY_ID: grads})
+    np.testing.assert_array_equal(worker.get_weights()[DEFAULT_POLICY_ID]["w"], [16, 16])
+
+
+def test_a_creator_returning_a_gymnasium_env_is_wrapped():
+    worker = RolloutWorker(lambda config: gym.make("CartPole-v1", max_episode_steps=2),
+                           Counting, {"rollout_fragment_length": 3, "seed": 0})
+    assert isinstance(worker.env, GymnasiumEnvironment)
+    np.testing.assert_array_equal(worker.sample()["t"], [0, 1, 0])
+
+
+def test_the_documented_policy_evaluator_loop_runs():
+    assert PolicyEvaluator is RolloutWorker
+    policy = Counting(gym.spaces.Box(-np.inf, np.inf, (4,)), gym.spaces.Discrete(2), {})
+    evaluators = [PolicyEvaluator(lambda c: gym.make("CartPole-v1"), Counting,
+                                  {"rollout_fragment_length": 5, "seed": i}, worker_index=i)
+                  for i in range(2)]
+    samples = SampleBatch.concat_samples([e.sample() for e in evaluators])
+    assert len(samples) == 10
+    policy.learn_on_batch(samples)
+    for e in evaluators:
+        e.set_weights({DEFAULT_POLICY_ID: policy.get_weights()})
+        np.testing.assert_array_equal(e.get_policy().w, [1, 1])
+
+
+def test_as_remote_makes_a_ray_actor_class_or_names_the_extra(monkeypatch):
+    pytest.importorskip("ray")
+    actor_class = RolloutWorker.as_remote(num_cpus=1)
+    assert callable(actor_class.remote) and callable(actor_class.options)
+    assert callable(PolicyEvaluator.as_remote().remote)
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ImportError, match='Ray is not installed: pip install "tfpolicy\\[ray\\]"'):
+        RolloutWorker.as_remote()
+
+
+def test_set_state_of_another_kind_of_worker_is_an_error():
+    single = counter_worker()
+    multi = counter_worker(multiagent={"policies": ["a", "b"],
+                                       "policy_mapping_fn": lambda agent_id: "a"})
+    with pytest.raises(ValueError, match="the state is a multi-agent worker's, this worker is "
+                                         "single-agent"):
+        single.set_state(multi.get_state())

@@ -1,5 +1,6 @@
 """Tests for tfpolicy.evaluation.worker_set: the local worker, weights and global vars,
-iteration over workers and policies, and the num_workers error."""
+iteration over workers and policies, and the num_workers errors (the remote workers
+are tested in test_ray.py, on one Ray session)."""
 
 import numpy as np
 import pytest
@@ -39,12 +40,25 @@ def test_the_local_worker_is_worker_zero_and_there_are_no_remote_workers():
     assert len(local.sample()) == 6
 
 
-def test_remote_workers_are_rejected_naming_the_allowed_range():
+def test_a_negative_num_workers_is_rejected_naming_the_key_and_range():
     with pytest.raises(ValueError) as info:
-        WorkerSet("CartPole-v1", Weighted, {}, num_workers=2)
-    message = str(info.value)
-    assert message.startswith("config key 'num_workers': expected an int in [0, 0], got 2")
-    assert "scale-out" in message
+        WorkerSet("CartPole-v1", Weighted, {}, num_workers=-1)
+    assert str(info.value) == "config key 'num_workers': expected an int in [0, inf), got -1"
+
+
+def test_without_ray_remote_workers_name_the_extra(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(ImportError) as info:
+        WorkerSet("CartPole-v1", Weighted, {}, num_workers=1)
+    assert 'pip install "tfpolicy[ray]"' in str(info.value)
 
 
 def test_sync_weights_passes_global_vars_to_the_local_worker():

@@ -5,7 +5,7 @@ Import it explicitly (`import tfpolicy.algorithms`); `import tfpolicy` does not 
 - `Algorithm`: `train()`, `evaluate()`, `save()`/`restore()`/`from_checkpoint()`,
   `compute_single_action`, `export_policy_model`/`export_policy_lite`, `stop()`.
 - `AlgorithmConfig` and one builder per algorithm (`PPOConfig()...build()`).
-- The algorithms, one module each: `PG`, `A2C`, `PPO`, `SimpleQ`, `DQN`, `SAC`.
+- The algorithms, one module each: `PG`, `A2C`, `A3C`, `PPO`, `SimpleQ`, `DQN`, `SAC`.
 - `get_algorithm_class(name)`: an algorithm class by its name ("PPO").
 - `replay_buffers`, `tuned` (the packaged tuned examples), `logger` (progress
   bar, TensorBoard, progress.csv).
@@ -23,6 +23,7 @@ from typing import Any, List
 # Each re-exported name -> (the module that defines it, its name there; None = the module itself).
 _EXPORTS = {
     "a2c": ("tfpolicy.algorithms.a2c", None),
+    "a3c": ("tfpolicy.algorithms.a3c", None),
     "algorithm": ("tfpolicy.algorithms.algorithm", None),
     "algorithm_config": ("tfpolicy.algorithms.algorithm_config", None),
     "dqn": ("tfpolicy.algorithms.dqn", None),
@@ -35,6 +36,8 @@ _EXPORTS = {
     "tuned": ("tfpolicy.algorithms.tuned", None),
     "A2C": ("tfpolicy.algorithms.a2c", "A2C"),
     "A2CConfig": ("tfpolicy.algorithms.a2c", "A2CConfig"),
+    "A3C": ("tfpolicy.algorithms.a3c", "A3C"),
+    "A3CConfig": ("tfpolicy.algorithms.a3c", "A3CConfig"),
     "Algorithm": ("tfpolicy.algorithms.algorithm", "Algorithm"),
     "AlgorithmConfig": ("tfpolicy.algorithms.algorithm_config", "AlgorithmConfig"),
     "COMMON_CONFIG": ("tfpolicy.algorithms.algorithm", "COMMON_CONFIG"),
@@ -56,7 +59,7 @@ _EXPORTS = {
 }
 
 # The algorithms by RLlib's names.
-ALGORITHMS = ("A2C", "DQN", "PG", "PPO", "SAC", "SimpleQ")
+ALGORITHMS = ("A2C", "A3C", "DQN", "PG", "PPO", "SAC", "SimpleQ")
 
 __all__ = sorted(_EXPORTS) + ["ALGORITHMS", "get_algorithm_class"]
 

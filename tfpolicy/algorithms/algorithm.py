@@ -68,8 +68,11 @@ COMMON_CONFIG: Dict[str, Any] = {
     # Environment.
     "env": None,
     "env_config": {},
-    # Collection.
+    # Collection. `num_workers` remote workers are Ray actors (the `ray` extra);
+    # with 0, the local worker samples.
     "num_workers": 0,
+    "num_cpus_per_worker": 1,
+    "num_gpus_per_worker": 0,
     "num_envs_per_worker": 1,
     "rollout_fragment_length": 200,
     "batch_mode": "truncate_episodes",
@@ -110,6 +113,21 @@ COMMON_CONFIG: Dict[str, Any] = {
     "min_sample_timesteps_per_iteration": 0,
     "min_train_timesteps_per_iteration": 0,
     "log_level": "WARN",
+    # Fault tolerance of the remote workers (see `WorkerSet`).
+    "recreate_failed_workers": False,
+    "ignore_worker_failures": False,
+    # Several policies: policy id -> `PolicySpec(policy_class, observation_space,
+    # action_space, config)` (None parts come from the algorithm and the env);
+    # `policy_mapping_fn(agent_id, episode, worker, **kwargs) -> policy id`.
+    "multiagent": {
+        "policies": {},
+        "policy_mapping_fn": None,
+        "policies_to_train": None,
+        "policy_map_capacity": 100,
+        "policy_map_cache": None,
+        "policy_states_are_swappable": False,
+        "count_steps_by": "env_steps",
+    },
     # Reproducibility.
     "seed": None,
 }
@@ -185,11 +203,15 @@ class Algorithm:
         check_choice(config, "acting_runtime", ["auto", "lite", "tf"], owner)
         check_choice(config, "framework", ["tf2", "tf"], owner)
         check_choice(config, "evaluation_duration_unit", ["episodes"], owner)
-        if config["num_workers"] != 0 or config["evaluation_num_workers"] != 0:
-            key = "num_workers" if config["num_workers"] != 0 else "evaluation_num_workers"
+        check_range(config, "num_workers", 0, integer=True, owner=owner)
+        check_range(config, "num_cpus_per_worker", 0.0, owner=owner)
+        check_range(config, "num_gpus_per_worker", 0.0, owner=owner)
+        if config["evaluation_num_workers"] != 0:
             raise InvalidConfigError(
-                f"{owner} config key {key!r}: expected an integer in [0, 0] (the local "
-                f"worker; Ray workers come with the scale-out), got {config[key]!r}")
+                f"{owner} config key 'evaluation_num_workers': expected an integer in [0, 0] "
+                f"(evaluation runs on the local worker's own environments), got "
+                f"{config['evaluation_num_workers']!r}")
+        _validate_multiagent(config["multiagent"], owner)
         for key in config["evaluation_config"]:
             if key not in EVALUATION_CONFIG_KEYS:
                 raise InvalidConfigError(
@@ -252,9 +274,13 @@ class Algorithm:
         policy_class = self.get_default_policy_class(self.config)
         worker_config = dict(self.config, evaluation_num_envs=int(
             self.config["evaluation_config"].get("num_envs_per_worker") or 1))
-        self.workers = WorkerSet(self.env_creator, policy_class, worker_config, num_workers=0)
-        policy = self.get_policy()
-        self.validate_spaces(policy.observation_space, policy.action_space, self.config)
+        self.workers = WorkerSet(self.env_creator, policy_class, worker_config,
+                                 num_workers=self.config["num_workers"])
+        for pid in self.workers.local_worker().policy_map:
+            policy = self.get_policy(pid)
+            self.validate_spaces(policy.observation_space, policy.action_space, self.config)
+        policy = self.get_policy() or self.get_policy(next(iter(
+            self.workers.local_worker().policy_map)))
         runtime = getattr(policy, "acting_runtime", "tf")
         reason = getattr(policy, "acting_fallback_reason", None)
         self.acting_summary = ("LiteRT" if runtime == "lite" else "the TF bridge") + (
@@ -270,16 +296,18 @@ class Algorithm:
     def training_step(self) -> Dict[str, Any]:
         """One round of sampling and learning; returns `{policy_id: learner info}`.
 
-        The default is on-policy: `train_batch_size` env steps, one
-        `train_one_step` (minibatch SGD when `sgd_minibatch_size` is set), then
-        the global timestep for the policies' schedules.
+        The default is on-policy, `SyncSamplesOptimizer`'s strategy: at least
+        `train_batch_size` env steps from every remote worker (the local one
+        when there are none), one `train_one_step` (minibatch SGD when
+        `sgd_minibatch_size` is set), then the new weights and the global
+        timestep to every worker (one `ray.put`).
         """
         train_batch = synchronous_parallel_sample(
             worker_set=self.workers, max_env_steps=self.config["train_batch_size"])
         self._counters[NUM_AGENT_STEPS_SAMPLED] += train_batch.agent_steps()
         self._counters[NUM_ENV_STEPS_SAMPLED] += train_batch.env_steps()
         train_results = train_one_step(self, train_batch)
-        self.workers.local_worker().set_global_vars(self._global_vars())
+        self.workers.sync_weights(global_vars=self._global_vars())
         return train_results
 
     def _global_vars(self) -> Dict[str, int]:
@@ -304,8 +332,8 @@ class Algorithm:
                     >= self.config["min_train_timesteps_per_iteration"]):
                 break
         episodes = []
-        for worker in [self.workers.local_worker()] + self.workers.remote_workers():
-            episodes.extend(worker.get_metrics())
+        for worker_episodes in self.workers.foreach_worker(_worker_metrics):
+            episodes.extend(worker_episodes)
         self._episode_history.extend(episodes)
         self._episodes_total += len(episodes)
         self.iteration += 1
@@ -324,7 +352,8 @@ class Algorithm:
             "agent_timesteps_total": self._counters[NUM_AGENT_STEPS_SAMPLED],
             "counters": dict(self._counters),
             "training_iteration": self.iteration,
-            "num_healthy_workers": len(self.workers.remote_workers()),
+            "num_healthy_workers": self.workers.num_healthy_remote_workers(),
+            "num_remote_worker_restarts": self.workers.num_worker_restarts,
         })
         interval = self.config["evaluation_interval"]
         if interval and self.iteration % interval == 0:
@@ -429,7 +458,7 @@ class Algorithm:
         self.workers.local_worker().set_state(state["worker"])
         if "replay_buffer" in state:
             self.local_replay_buffer.set_state(state["replay_buffer"])
-        self.workers.local_worker().set_global_vars(self._global_vars())
+        self.workers.sync_weights(global_vars=self._global_vars())
 
     @property
     def logdir(self) -> pathlib.Path:
@@ -530,6 +559,44 @@ class Algorithm:
         return f"{type(self).__name__}(env={self.config['env']!r})"
 
 
+def _worker_metrics(worker: Any) -> List[Any]:
+    """The episodes a worker finished since it was last asked (runs on remote workers too)."""
+    return worker.get_metrics()
+
+
+def _validate_multiagent(multiagent: Mapping[str, Any], owner: str) -> None:
+    """Checks `config["multiagent"]`: the policy ids, the mapping function and
+    `count_steps_by` (each error names the key, what was expected and the value)."""
+    policies = multiagent["policies"]
+    if not isinstance(policies, (Mapping, list, tuple, set)):
+        raise InvalidConfigError(
+            f"{owner} config key 'multiagent.policies': expected a dict policy id -> "
+            f"PolicySpec (or a collection of policy ids), got {type(policies).__name__}")
+    for pid in policies:
+        if not isinstance(pid, str):
+            raise InvalidConfigError(
+                f"{owner} config key 'multiagent.policies': policy ids must be str, got "
+                f"{pid!r} ({type(pid).__name__})")
+    fn = multiagent["policy_mapping_fn"]
+    if fn is not None and not callable(fn):
+        raise InvalidConfigError(
+            f"{owner} config key 'multiagent.policy_mapping_fn': expected a function "
+            f"(agent_id, episode, worker, **kwargs) -> policy id, got {fn!r}")
+    to_train = multiagent["policies_to_train"]
+    if to_train is not None and not callable(to_train):
+        unknown = [pid for pid in to_train if policies and pid not in policies]
+        if unknown:
+            raise InvalidConfigError(
+                f"{owner} config key 'multiagent.policies_to_train': {unknown} not in "
+                f"multiagent.policies {sorted(policies)}")
+    check_range({"multiagent": multiagent}, "multiagent.policy_map_capacity", 1, integer=True,
+                owner=owner)
+    if multiagent["count_steps_by"] not in ("env_steps", "agent_steps"):
+        raise InvalidConfigError(
+            f"{owner} config key 'multiagent.count_steps_by': expected one of "
+            f"['env_steps', 'agent_steps'], got {multiagent['count_steps_by']!r}")
+
+
 def _numpy_free(value: Any) -> Any:
     """Numpy scalars and 0-d arrays as Python numbers (the result dict is plain data)."""
     if isinstance(value, Mapping):
@@ -575,29 +642,11 @@ def train_one_step(algorithm: Algorithm, train_batch: Union[SampleBatch, MultiAg
     """
     config = algorithm.config
     worker = algorithm.workers.local_worker()
-    batches = (train_batch.policy_batches if isinstance(train_batch, MultiAgentBatch)
-               else {DEFAULT_POLICY_ID: train_batch})
-    num_sgd_iter = int(config["num_sgd_iter"])
-    minibatch_size = config["sgd_minibatch_size"]
-    results: Dict[str, Any] = {}
-    for pid, batch in batches.items():
-        if policies_to_train is not None and pid not in policies_to_train:
-            continue
-        policy = worker.get_policy(pid)
-        if num_sgd_iter == 1 and not minibatch_size:
-            results[pid] = policy.learn_on_batch(batch)
-            continue
-        size = int(minibatch_size or len(batch))
-        for _ in range(num_sgd_iter):
-            stats: Dict[str, List[Any]] = {}
-            last: Dict[str, Any] = {}
-            for minibatch in sgd.minibatches(batch, size, shuffle=True, seed=algorithm._rng):
-                last = policy.learn_on_batch(minibatch)
-                for key, value in last.get("learner_stats", {}).items():
-                    stats.setdefault(key, []).append(value)
-        info = {k: v for k, v in last.items() if k != "learner_stats"}
-        info["learner_stats"] = {k: float(np.mean(v)) for k, v in stats.items()}
-        results[pid] = info
+    results = sgd.do_minibatch_sgd(
+        train_batch, worker.policy_map, num_sgd_iter=int(config["num_sgd_iter"]),
+        sgd_minibatch_size=config["sgd_minibatch_size"], seed=algorithm._rng,
+        policies_to_train=(policies_to_train if policies_to_train is not None
+                           else worker.is_policy_to_train))
     steps = (train_batch.env_steps() if hasattr(train_batch, "env_steps") else len(train_batch))
     algorithm._counters[NUM_ENV_STEPS_TRAINED] += int(steps)
     algorithm._counters[NUM_AGENT_STEPS_TRAINED] += int(

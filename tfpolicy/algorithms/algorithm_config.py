@@ -32,7 +32,7 @@ import difflib
 import math
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence
 
-__all__ = ["InvalidConfigError", "AlgorithmConfig", "merge_config", "check_known_keys",
+__all__ = ["DEPRECATED_KEYS", "InvalidConfigError", "AlgorithmConfig", "merge_config", "check_known_keys",
            "check_range", "check_choice"]
 
 # Keys whose dict values are user data, not configuration: merged as a whole.
@@ -44,6 +44,22 @@ _ALIASES = {
     "num_env_runners": "num_workers",
     "num_envs_per_env_runner": "num_envs_per_worker",
     "evaluation_num_env_runners": "evaluation_num_workers",
+}
+
+
+# Keys RLlib renamed or removed, by their old path: the key that replaced each
+# (or, for a removed key, what to do instead). Using one is an error naming it.
+DEPRECATED_KEYS = {
+    "sample_batch_size": "rollout_fragment_length",
+    "timesteps_per_batch": "train_batch_size",
+    "timesteps_per_iteration": "min_sample_timesteps_per_iteration",
+    "min_iter_time_s": "min_time_s_per_iteration",
+    "evaluation_num_episodes": "evaluation_duration",
+    "horizon": "(removed: cap episodes in the environment, e.g. gymnasium's max_episode_steps)",
+    "soft_horizon": "(removed: cap episodes in the environment)",
+    "multiagent.policy_graphs": "multiagent.policies",
+    "multiagent.policy_graph": "multiagent.policies",
+    "multiagent.replay_mode": "(removed: replay buffers are per policy)",
 }
 
 
@@ -84,6 +100,11 @@ def check_known_keys(config: Mapping[str, Any], defaults: Mapping[str, Any], own
     """
     for key, value in config.items():
         path = f"{prefix}{key}"
+        if key not in defaults and path in DEPRECATED_KEYS:
+            replacement = DEPRECATED_KEYS[path]
+            instead = (replacement if replacement.startswith("(")
+                       else f"use {replacement!r} instead")
+            raise InvalidConfigError(f"{owner} config: key {path!r} is deprecated; {instead}")
         if key not in defaults:
             raise InvalidConfigError(f"{owner} config: unknown key {path!r}"
                                      f"{_suggestion(key, defaults)}")
@@ -230,6 +251,18 @@ class AlgorithmConfig:
         if framework is not None:
             values["framework"] = framework
         return self._set(values)
+
+    def multi_agent(self, **kwargs: Any) -> "AlgorithmConfig":
+        """Sets `multiagent` keys: `policies`, `policy_mapping_fn`, `policies_to_train`,
+        `policy_map_capacity`, `policy_map_cache`, `count_steps_by`."""
+        values = {"multiagent": dict(kwargs)}
+        check_known_keys(values, self._defaults, owner=self.algo_class.__name__)
+        self._config["multiagent"] = merge_config(self._config["multiagent"], kwargs)
+        return self
+
+    def fault_tolerance(self, **kwargs: Any) -> "AlgorithmConfig":
+        """Sets `recreate_failed_workers` and `ignore_worker_failures`."""
+        return self._set(kwargs)
 
     def reporting(self, **kwargs: Any) -> "AlgorithmConfig":
         """Sets `metrics_num_episodes_for_smoothing`, `min_time_s_per_iteration`, ..."""

@@ -278,7 +278,7 @@ class DQN(SimpleQ):
         if self._learning_started():
             for _ in range(train_weight):
                 train_results = self._replay_and_learn()
-        self.workers.local_worker().set_global_vars(
+        self.workers.sync_weights(global_vars=
             {"timestep": self._counters[NUM_ENV_STEPS_SAMPLED]})
         return train_results
 

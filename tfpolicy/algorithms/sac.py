@@ -1086,7 +1086,7 @@ class SAC(Algorithm):
             policy.update_target()
             self._counters[NUM_TARGET_UPDATES] += 1
             self._counters[LAST_TARGET_UPDATE_TS] = cur_ts
-        self.workers.local_worker().set_global_vars(self._global_vars())
+        self.workers.sync_weights(global_vars=self._global_vars())
         return results
 
     def _global_vars(self) -> Dict[str, int]:

@@ -439,7 +439,7 @@ class SimpleQ(Algorithm):
         train_results: Dict[str, Any] = {}
         if self._learning_started():
             train_results = self._replay_and_learn()
-        self.workers.local_worker().set_global_vars(
+        self.workers.sync_weights(global_vars=
             {"timestep": self._counters[NUM_ENV_STEPS_SAMPLED]})
         return train_results
 

@@ -10,8 +10,12 @@
 
 The creator it returns is called by each worker with an `EnvContext`: the
 env config plus `worker_index`, `vector_index` and `num_workers` as
-attributes. Every creator must return one unbatched `PyEnvironment`: a
-worker steps `num_envs_per_worker` of them side by side itself.
+attributes. Every creator must return one unbatched `PyEnvironment` (a
+worker steps `num_envs_per_worker` of them side by side itself), a
+`gymnasium.Env` (wrapped in `GymnasiumEnvironment`, so RLlib's
+`lambda config: gym.make(...)` works), or a multi-agent env: a
+`MultiAgentEnv`, or a PettingZoo AEC or Parallel env, which `as_worker_env`
+wraps in `PettingZooEnv` / `ParallelPettingZooEnv`.
 
 >>> creator = make_env_creator("CartPole-v1", {"max_episode_steps": 5})
 >>> env = creator(EnvContext({}, worker_index=0))
@@ -24,12 +28,15 @@ ValueError: config key 'env': unknown environment 'CartPol-v1' ...; close matche
 """
 
 import difflib
+import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from tfpolicy.environments.py_environment import PyEnvironment
+from tfpolicy.evaluation import pettingzoo_env
+from tfpolicy.evaluation.multi_agent_env import MultiAgentEnv
 
-__all__ = ["EnvContext", "EnvCreator", "check_env", "make_env_creator", "register_env",
-           "registered_envs"]
+__all__ = ["EnvContext", "EnvCreator", "as_worker_env", "check_env", "make_env_creator",
+           "register_env", "registered_envs"]
 
 EnvCreator = Callable[[Mapping[str, Any]], PyEnvironment]
 
@@ -108,15 +115,16 @@ class _Creator:
         self.env_config = dict(env_config)
         self._build = build
 
-    def __call__(self, env_context: Optional[Mapping[str, Any]] = None) -> PyEnvironment:
-        """One unbatched environment; the context's keys override the bound env config."""
+    def __call__(self, env_context: Optional[Mapping[str, Any]] = None) -> Any:
+        """One unbatched environment (or multi-agent env, see `as_worker_env`); the
+        context's keys override the bound env config."""
         merged = dict(self.env_config)
         merged.update(env_context or {})
         if isinstance(env_context, EnvContext):
             context = env_context.copy_with_overrides(env_config=merged)
         else:
             context = EnvContext(merged)
-        return check_env(self._build(context), self.env)
+        return as_worker_env(self._build(context), self.env)
 
     def __repr__(self) -> str:
         return f"make_env_creator({self.env!r}, {self.env_config!r})"
@@ -204,3 +212,39 @@ def check_env(env: Any, source: Any) -> PyEnvironment:
                          f"environment (batch_size={env.batch_size}); expected an unbatched "
                          f"PyEnvironment: a worker steps num_envs_per_worker of them itself")
     return env
+
+
+def _is_gymnasium_env(env: Any) -> bool:
+    gymnasium = sys.modules.get("gymnasium")
+    return gymnasium is not None and isinstance(env, gymnasium.Env)
+
+
+def as_worker_env(env: Any, source: Any, wrap_gymnasium: bool = True) -> Any:
+    """What a worker steps, from what an env creator returned.
+
+    Args:
+      env: the creator's result.
+      source: the creator or env name (named in errors).
+      wrap_gymnasium: wrap a `gymnasium.Env` in `GymnasiumEnvironment`
+        (else it is the `check_env` error that says to wrap it).
+
+    Returns:
+      A `MultiAgentEnv` as it is; a PettingZoo AEC env in `PettingZooEnv`, a
+      Parallel one in `ParallelPettingZooEnv`; a `gymnasium.Env` in
+      `GymnasiumEnvironment` (with `wrap_gymnasium`); otherwise `env` once
+      `check_env` accepts it.
+
+    Raises:
+      TypeError, ValueError: the errors of `check_env`.
+    """
+    if isinstance(env, MultiAgentEnv):
+        return env
+    if pettingzoo_env.is_pettingzoo_env(env):
+        import pettingzoo
+        if isinstance(env, pettingzoo.AECEnv):
+            return pettingzoo_env.PettingZooEnv(env)
+        return pettingzoo_env.ParallelPettingZooEnv(env)
+    if wrap_gymnasium and _is_gymnasium_env(env):
+        from tfpolicy.environments.gymnasium_wrapper import GymnasiumEnvironment
+        return GymnasiumEnvironment(env)
+    return check_env(env, source)

@@ -9,6 +9,9 @@ postprocessing (n-step returns, reward clipping) changes the batch.
 With rewards `r_1..r_T` of an episode, `episode_reward = Σ r_t` and
 `episode_length = T`; over episodes `e_1..e_n`, `episode_reward_mean =
 (1/n) Σ episode_reward(e_i)`, NaN when `n = 0` (as RLlib reports it).
+A multi-agent episode also carries `agent_rewards[(agent_id, policy_id)]`,
+each agent's return; `policy_reward_mean[policy_id]` averages them over
+every agent-episode of that policy.
 
 >>> summary = summarize_episodes([RolloutMetrics(3, 3.0), RolloutMetrics(5, 1.0)])
 >>> summary["episode_reward_mean"], summary["episode_len_mean"], summary["episodes_this_iter"]
@@ -82,10 +85,12 @@ def summarize_episodes(episodes: Sequence[RolloutMetrics],
       `episode_reward_mean`, `episode_reward_min`, `episode_reward_max`,
       `episode_len_mean` (Python floats, NaN without episodes),
       `episodes_this_iter`, `num_faulty_episodes`, `policy_reward_mean`,
-      `policy_reward_min`, `policy_reward_max` (per policy other than the
-      default one), `custom_metrics`, `hist_stats` (`episode_reward`,
-      `episode_lengths` and the episodes' `hist_data`), `sampler_perf`
-      (means of `perf_stats`) and `episode_media`.
+      `policy_reward_min`, `policy_reward_max` (`{policy_id: value}` over
+      the agents' returns in `agent_rewards`, for every policy other than
+      the default one, as RLlib), `custom_metrics`, `hist_stats`
+      (`episode_reward`, `episode_lengths`, `policy_<policy_id>_reward`
+      and the episodes' `hist_data`), `sampler_perf` (means of
+      `perf_stats`) and `episode_media`.
     """
     if new_episodes is None:
         new_episodes = episodes
@@ -112,6 +117,8 @@ def summarize_episodes(episodes: Sequence[RolloutMetrics],
             media[key].append(value)
     hist["episode_reward"] = rewards
     hist["episode_lengths"] = lengths
+    for policy_id, values in policy_rewards.items():
+        hist[f"policy_{policy_id}_reward"] = values
     custom_metrics: Dict[str, Any] = {}
     for key, values in custom.items():
         if keep_custom_metrics:

@@ -37,7 +37,10 @@ def synchronous_parallel_sample(worker_set: Any, max_agent_steps: Optional[int] 
     """Samples all workers of `worker_set` in rounds until enough steps are in.
 
     Each round calls `sample()` on every remote worker (or on the local one
-    when there are none) and waits for all. With neither limit given, one
+    when there are none) and waits for all; a remote worker that fails is
+    recreated and sampled again, dropped, or named in a `WorkerFailureError`,
+    as the `WorkerSet`'s config says, so a round never holds a partial or
+    duplicated batch. With neither limit given, one
     round; otherwise rounds until at least `max_agent_steps` agent steps (or
     `max_env_steps` environment steps) are collected, so the result can
     exceed the limit by up to one round.
@@ -65,7 +68,7 @@ def synchronous_parallel_sample(worker_set: Any, max_agent_steps: Optional[int] 
     collected = 0
     while True:
         if remote:
-            round_batches = [worker.sample() for worker in remote]
+            round_batches = worker_set.call_remote(lambda w: w.sample.remote(), "sample()")
         else:
             round_batches = [worker_set.local_worker().sample()]
         batches.extend(round_batches)

@@ -1,4 +1,6 @@
-"""Minibatch SGD helpers: standardizing a column and cutting a batch into minibatches.
+"""Minibatch SGD helpers: standardizing a column, cutting a batch into minibatches, and
+`do_minibatch_sgd` (RLlib's name), the learning step the algorithms and the sync
+policy optimizer share.
 
 >>> batch = SampleBatch({"obs": np.arange(10.)})
 >>> [len(mb) for mb in minibatches(batch, 4, shuffle=False)]
@@ -7,15 +9,16 @@
 array([-1.22474487,  0.        ,  1.22474487])
 """
 
-from typing import Iterator, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from tfpolicy.learning.sample_batch import MultiAgentBatch, SampleBatch, Seed
+from tfpolicy.learning.sample_batch import DEFAULT_POLICY_ID, MultiAgentBatch, SampleBatch, Seed
 
 __all__ = [
     "standardized",
     "minibatches",
+    "do_minibatch_sgd",
 ]
 
 
@@ -99,3 +102,62 @@ def _sequence_bounds(seq_lens: np.ndarray, size: int) -> list:
     if rows > start:
         bounds.append((start, rows))
     return bounds
+
+
+def do_minibatch_sgd(samples: Union[SampleBatch, MultiAgentBatch], policies: Mapping[str, Any],
+                     num_sgd_iter: int = 1, sgd_minibatch_size: Optional[int] = None,
+                     seed: Seed = None,
+                     policies_to_train: Optional[Union[Sequence[str], Callable[..., bool]]] = None
+                     ) -> Dict[str, Dict[str, Any]]:
+    """Learns on `samples` with each policy's `learn_on_batch`; returns `{policy_id: info}`.
+
+    With `num_sgd_iter == 1` and no `sgd_minibatch_size`, each policy
+    learns once on its whole batch. Otherwise it makes `num_sgd_iter`
+    passes over its batch in shuffled minibatches of `sgd_minibatch_size`
+    rows (whole sequences for recurrent policies, see `minibatches`), and
+    its `learner_stats` are the means over the minibatches of the last
+    pass (RLlib's `do_minibatch_sgd`).
+
+    Args:
+      samples: a `SampleBatch` (the default policy's) or a `MultiAgentBatch`.
+      policies: policy id -> policy (a worker's `policy_map`).
+      num_sgd_iter: passes over each batch.
+      sgd_minibatch_size: rows per minibatch; None (or 0) is the whole batch.
+      seed: what shuffles (a `np.random.Generator` keeps a run repeatable).
+      policies_to_train: the ids to train (a list, or `fn(policy_id, batch)`);
+        None trains every policy with rows in `samples`.
+
+    Returns:
+      The learner info of each policy that learned.
+
+    Raises:
+      KeyError: a policy id of `samples` missing from `policies`.
+    """
+    batches = (samples.policy_batches if isinstance(samples, MultiAgentBatch)
+               else {DEFAULT_POLICY_ID: samples})
+    results: Dict[str, Dict[str, Any]] = {}
+    for pid, batch in batches.items():
+        if policies_to_train is not None and not (
+                policies_to_train(pid, samples) if callable(policies_to_train)
+                else pid in policies_to_train):
+            continue
+        if pid not in policies:
+            raise KeyError(f"do_minibatch_sgd: the batch holds policy {pid!r}, the worker has "
+                           f"{sorted(policies)}")
+        policy = policies[pid]
+        if num_sgd_iter == 1 and not sgd_minibatch_size:
+            results[pid] = policy.learn_on_batch(batch)
+            continue
+        size = int(sgd_minibatch_size or len(batch))
+        last: Dict[str, Any] = {}
+        stats: Dict[str, List[Any]] = {}
+        for _ in range(num_sgd_iter):
+            stats = {}
+            for minibatch in minibatches(batch, size, shuffle=True, seed=seed):
+                last = policy.learn_on_batch(minibatch)
+                for key, value in last.get("learner_stats", {}).items():
+                    stats.setdefault(key, []).append(value)
+        info = {k: v for k, v in last.items() if k != "learner_stats"}
+        info["learner_stats"] = {k: float(np.mean(v)) for k, v in stats.items()}
+        results[pid] = info
+    return results
