@@ -22,9 +22,11 @@ All cases run on CartPole-v1, with a local Ray started in this process
   `bench_train.py`'s PPO case: greedy mean return >= 475 over 20 episodes,
   evaluation and building the algorithm included in the wall time) with
   `num_workers=2` against `num_workers=0`, per seed, medians and their
-  ratio. Both use `rollout_fragment_length="auto"`, so every iteration
-  learns on the same 1,024 steps (128 per env with the local worker
-  sampling; 64 per env on each of the 2 remote workers).
+  ratio. Every iteration learns on the same 1,024 steps of 128-step
+  fragments: the tuned 8 environments on the local worker, 8 / n on each
+  of n remote workers (shorter fragments, e.g. `"auto"`'s 64 with 8
+  environments on 2 workers, need about twice the steps to solve, so the
+  fragment length is kept).
 
 Caveat: on a 2-core machine the remote workers compete with the learner
 (and with each other) for the same cores, so scale-out cannot show its
@@ -197,8 +199,12 @@ def run_ppo(seed: int, num_workers: int, max_iterations: Optional[int] = None
     """PPO from the tuned example until greedy 475 (or the step cap, or `max_iterations`)."""
     name, threshold, cap = TRAIN_CASES["PPO"]
     example = load_tuned_example(name)
-    config = dict(example.full_config(), seed=seed, num_workers=num_workers,
-                  rollout_fragment_length="auto")
+    full = example.full_config()
+    envs = full["num_envs_per_worker"] // max(num_workers, 1)
+    if envs * max(num_workers, 1) != full["num_envs_per_worker"]:
+        raise ValueError(f"--train-workers: {num_workers} workers do not split the tuned "
+                         f"{full['num_envs_per_worker']} environments evenly")
+    config = dict(full, seed=seed, num_workers=num_workers, num_envs_per_worker=envs)
     start = time.perf_counter()
     algo = PPO(config=config)
     build = time.perf_counter() - start

@@ -179,3 +179,14 @@ def test_no_package_imports_another_packages_private_modules():
                             p.startswith("_") for p in parts[1:]):
                         offences.append(f"{path.relative_to(root)}: {target}")
     assert offences == []
+
+
+def test_the_learning_layer_does_not_import_ray_or_pettingzoo():
+    import subprocess
+    import sys
+
+    code = ("import sys, tfpolicy.evaluation, tfpolicy.algorithms.ppo, tfpolicy.algorithms.a3c, "
+            "tfpolicy.examples; "
+            "assert 'ray' not in sys.modules and 'pettingzoo' not in sys.modules, "
+            "[m for m in sys.modules if m.split('.')[0] in ('ray', 'pettingzoo')]")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

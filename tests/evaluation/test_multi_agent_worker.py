@@ -218,6 +218,14 @@ def test_batch_mode_complete_episodes():
     assert column(batch["pa"], "terminateds") == [False, False, True] * 2
 
 
+def test_complete_episodes_stop_every_env_that_ends_on_the_step_reaching_the_target():
+    w = worker(num_envs=3, steps=3, batch_mode="complete_episodes")
+    batch = w.sample()
+    # 9 env steps are due; all three 3-step episodes end on the step that brings them in.
+    assert batch.env_steps() == 9
+    assert column(batch["pa"], "t") == [0, 1, 2] * 3
+
+
 def test_count_steps_by_agent_steps():
     w = worker(steps=4, multiagent={"count_steps_by": "agent_steps"})
     batch = w.sample()

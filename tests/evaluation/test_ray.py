@@ -83,6 +83,7 @@ def test_remote_workers_have_their_indices_and_the_local_weights(pg_workers):
     assert pg_workers.num_remote_workers() == 2
     assert pg_workers.remote_worker_indices() == [1, 2]
     assert pg_workers.foreach_worker(lambda w: w.worker_index) == [0, 1, 2]
+    assert pg_workers.foreach_policy(lambda policy, pid: pid) == [DEFAULT_POLICY_ID] * 3
     local = pg_workers.local_worker().get_weights()
     for actor in pg_workers.remote_workers():
         assert _weights_equal(ray.get(actor.get_weights.remote()), local)

@@ -441,7 +441,7 @@ class MultiAgentRunner:
                 if not active:
                     break
             action_dicts = self._act([self.slots[i] for i in active], explore)
-            stopped = []
+            ended = []
             for i in active:
                 slot = self.slots[i]
                 actions = action_dicts[i]
@@ -452,10 +452,11 @@ class MultiAgentRunner:
                 env_steps += 1
                 if over:
                     parts[i].append(self._finish(slot))
-                    if complete_episodes and total >= target:
-                        stopped.append(i)
-            if stopped:
-                active = [i for i in active if i not in stopped]
+                    ended.append(i)
+            # With complete episodes, every environment whose episode ended on the step
+            # that brought the total to the target stops (the step is counted whole).
+            if complete_episodes and ended and total >= target:
+                active = [i for i in active if i not in ended]
         batches: Dict[str, List[SampleBatch]] = {}
         for slot, finished in zip(self.slots, parts):
             for episode, agents in finished + [(slot.episode, slot.agents)]:

@@ -53,7 +53,22 @@ def _spaces(adapter: MultiAgentEnv, env: Any) -> None:
         setattr(adapter, f"{kind}_space", shared)
 
 
-class PettingZooEnv(MultiAgentEnv):
+class _Adapter(MultiAgentEnv):
+    """What both adapters share: the wrapped `env`, its rendering and closing."""
+
+    env: Any
+
+    def render(self) -> Any:
+        return self.env.render()
+
+    def close(self) -> None:
+        self.env.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.env})"
+
+
+class PettingZooEnv(_Adapter):
     """A PettingZoo `AECEnv` as a turn-based `MultiAgentEnv` (see the module docstring).
 
     Args:
@@ -105,17 +120,8 @@ class PettingZooEnv(MultiAgentEnv):
         truncateds[ALL] = over and not terminateds[ALL]
         return obs, rewards, terminateds, truncateds, infos
 
-    def render(self) -> Any:
-        return self.env.render()
 
-    def close(self) -> None:
-        self.env.close()
-
-    def __repr__(self) -> str:
-        return f"PettingZooEnv({self.env})"
-
-
-class ParallelPettingZooEnv(MultiAgentEnv):
+class ParallelPettingZooEnv(_Adapter):
     """A PettingZoo `ParallelEnv` as a simultaneous `MultiAgentEnv` (see the module docstring).
 
     Args:
@@ -153,12 +159,3 @@ class ParallelPettingZooEnv(MultiAgentEnv):
         truncateds[ALL] = over and not terminateds[ALL]
         self._observed = [a for a in obs if a not in done]
         return obs, rewards, terminateds, truncateds, infos
-
-    def render(self) -> Any:
-        return self.env.render()
-
-    def close(self) -> None:
-        self.env.close()
-
-    def __repr__(self) -> str:
-        return f"ParallelPettingZooEnv({self.env})"
