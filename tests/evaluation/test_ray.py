@@ -110,6 +110,20 @@ def test_a_round_samples_every_remote_worker_once(pg_workers):
     assert sorted(set(np.asarray(batch[SampleBatch.UNROLL_ID]) >> 32)) == [1, 2]
 
 
+def test_a_remote_worker_samples_what_a_local_worker_with_its_index_samples(pg_workers):
+    pg_workers.sync_weights()
+    actor = pg_workers.remote_workers()[0]
+    twin = RolloutWorker("CartPole-v1", PGTFPolicy,
+                         dict(TINY, rollout_fragment_length=25, num_envs_per_worker=2),
+                         worker_index=1, num_workers=2)
+    twin.set_state(ray.get(actor.get_state.remote()))
+    twin.set_weights(pg_workers.local_worker().get_weights())
+    remote, local = ray.get(actor.sample.remote()), twin.sample()
+    for column in ("obs", "actions", "rewards", "action_logp", "advantages", "unroll_id"):
+        np.testing.assert_array_equal(np.asarray(remote[column]), np.asarray(local[column]))
+    twin.stop()
+
+
 def test_sync_samples_optimizer_gathers_learns_and_broadcasts(pg_workers):
     optimizer = SyncSamplesOptimizer(pg_workers, train_batch_size=100)
     fetches = optimizer.step()
