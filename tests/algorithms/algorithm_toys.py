@@ -40,3 +40,10 @@ class MaskedBandit(PyEnvironment):
 def register_toys():
     from tfpolicy.evaluation import register_env
     register_env("MaskedBandit", lambda env_config: MaskedBandit())
+
+
+def rps_policy_mapping(agent_id, episode, worker, **kwargs):
+    """player1 learns; player2 plays a heuristic, chosen by the episode id's parity."""
+    if agent_id == "player1":
+        return "learned"
+    return "always_same" if episode.episode_id % 2 else "beat_last"

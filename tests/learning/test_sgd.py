@@ -1,4 +1,4 @@
-"""Tests for tfpolicy.learning.sgd: standardized and minibatches."""
+"""Tests for tfpolicy.learning.sgd: standardized, minibatches and do_minibatch_sgd."""
 
 import numpy as np
 import pytest
@@ -122,5 +122,58 @@ def test_minibatches_of_sequences_hold_every_sequence_exactly_once(seq_lens, siz
     assert all(len(p) >= size for p in parts[:-1])
 
 
+# do_minibatch_sgd
+
+
+class Recording:
+    """Learns nothing; records the rows of each call and reports their mean `obs`."""
+
+    def __init__(self):
+        self.calls = []
+
+    def learn_on_batch(self, batch):
+        self.calls.append(np.asarray(batch["obs"]).tolist())
+        return {"learner_stats": {"mean_obs": float(np.mean(batch["obs"]))}, "rows": len(batch)}
+
+
+def test_whole_batch_is_one_learn_on_batch_call():
+    policy = Recording()
+    info = sgd.do_minibatch_sgd(SampleBatch({"obs": np.arange(5.0)}), {"default_policy": policy})
+    assert policy.calls == [[0.0, 1.0, 2.0, 3.0, 4.0]]
+    assert info == {"default_policy": {"learner_stats": {"mean_obs": 2.0}, "rows": 5}}
+
+
+def test_minibatch_passes_cover_every_row_and_average_the_last_pass():
+    policy = Recording()
+    info = sgd.do_minibatch_sgd(SampleBatch({"obs": np.arange(10.0)}),
+                                {"default_policy": policy}, num_sgd_iter=2,
+                                sgd_minibatch_size=4, seed=0)
+    # Two passes of minibatches of 4, 4 and 2 rows.
+    assert sorted(len(rows) for rows in policy.calls) == [2, 2, 4, 4, 4, 4]
+    assert sorted(sum(policy.calls[:3], [])) == sorted(sum(policy.calls[3:], [])) == \
+        list(np.arange(10.0))
+    # The stats are the means over the last pass's three minibatches.
+    last = [np.mean(rows) for rows in policy.calls[3:]]
+    assert info["default_policy"]["learner_stats"]["mean_obs"] == pytest.approx(np.mean(last))
+    assert info["default_policy"]["rows"] == len(policy.calls[-1])
+
+
+def test_only_the_policies_to_train_learn():
+    a, b = Recording(), Recording()
+    batch = MultiAgentBatch({"a": SampleBatch({"obs": np.zeros(2)}),
+                             "b": SampleBatch({"obs": np.ones(3)})}, 3)
+    info = sgd.do_minibatch_sgd(batch, {"a": a, "b": b}, policies_to_train=["b"])
+    assert set(info) == {"b"} and a.calls == [] and b.calls == [[1.0, 1.0, 1.0]]
+    info = sgd.do_minibatch_sgd(batch, {"a": a, "b": b},
+                                policies_to_train=lambda pid, samples: pid == "a")
+    assert set(info) == {"a"}
+
+
+def test_a_batch_for_an_unknown_policy_is_named():
+    batch = MultiAgentBatch({"c": SampleBatch({"obs": np.zeros(2)})}, 2)
+    with pytest.raises(KeyError, match=r"the batch holds policy 'c', the worker has \['a'\]"):
+        sgd.do_minibatch_sgd(batch, {"a": Recording()})
+
+
 def test_public_names():
-    assert set(sgd.__all__) == {"standardized", "minibatches"}
+    assert set(sgd.__all__) == {"standardized", "minibatches", "do_minibatch_sgd"}

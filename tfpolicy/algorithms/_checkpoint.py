@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Mapping, Union
 import numpy as np
 
 from savers import atomic
+from tfpolicy.evaluation.policy_spec import PolicySpec, normalize_policy_specs
 from tfpolicy.learning import checkpoint as policy_checkpoint
 
 FORMAT = "tfpolicy.algorithm_checkpoint"
@@ -113,7 +114,7 @@ def write(path: PathLike, *, algorithm_class: str, config: Mapping[str, Any],
         "format": FORMAT,
         "version": VERSION,
         "algorithm_class": algorithm_class,
-        "config": policy_checkpoint.encode_config(config),
+        "config": policy_checkpoint.encode_config(_encode_policy_specs(config)),
         "state": _encode(dict(state), "", arrays),
         "policies": list(policies),
     }
@@ -172,9 +173,54 @@ def read(path: PathLike) -> SavedAlgorithm:
         policy_states[pid] = saved.state
     return SavedAlgorithm(
         algorithm_class=document["algorithm_class"],
-        config=policy_checkpoint.decode_config(document["config"], os.fspath(state_file)),
+        config=_decode_policy_specs(policy_checkpoint.decode_config(
+            document["config"], os.fspath(state_file)), os.fspath(state_file)),
         state=_decode(document["state"], arrays),
         policy_states=policy_states)
+
+
+# `multiagent.policies` entries are `PolicySpec`s, whose spaces are objects: each is
+# stored as a dict of its fields, the spaces encoded as policy checkpoints encode them.
+_SPEC_MARKER = "__policy_spec__"
+
+
+def _encode_policy_specs(config: Mapping[str, Any]) -> Dict[str, Any]:
+    multiagent = config.get("multiagent")
+    if not isinstance(multiagent, Mapping) or not multiagent.get("policies"):
+        return dict(config)
+    specs = normalize_policy_specs(multiagent["policies"])
+    encoded = {}
+    for pid, spec in specs.items():
+        where = f"config key 'multiagent.policies.{pid}'"
+        encoded[pid] = {_SPEC_MARKER: {
+            "policy_class": spec.policy_class,
+            "observation_space": (None if spec.observation_space is None else
+                                  policy_checkpoint.encode_space(spec.observation_space,
+                                                                 f"{where} observation_space")),
+            "action_space": (None if spec.action_space is None else
+                             policy_checkpoint.encode_space(spec.action_space,
+                                                            f"{where} action_space")),
+            "config": None if spec.config is None else dict(spec.config)}}
+    return dict(config, multiagent=dict(multiagent, policies=encoded))
+
+
+def _decode_policy_specs(config: Dict[str, Any], source: str) -> Dict[str, Any]:
+    multiagent = config.get("multiagent")
+    if not isinstance(multiagent, Mapping) or not isinstance(multiagent.get("policies"),
+                                                             Mapping):
+        return config
+    decoded = {}
+    for pid, entry in multiagent["policies"].items():
+        fields = entry.get(_SPEC_MARKER) if isinstance(entry, Mapping) else None
+        if not isinstance(fields, Mapping):
+            raise AlgorithmCheckpointError(f"{source}: config key 'multiagent.policies.{pid}' "
+                                           f"is not a stored PolicySpec: {entry!r}")
+        spaces = [None if fields.get(key) is None else policy_checkpoint.decode_space(
+            fields[key], f"{source} multiagent.policies.{pid}.{key}")
+            for key in ("observation_space", "action_space")]
+        decoded[pid] = PolicySpec(fields.get("policy_class"), spaces[0], spaces[1],
+                                  fields.get("config"))
+    return dict(config, multiagent=dict(multiagent, policies=decoded))
 
 
 def resolve_class(name: str) -> type:

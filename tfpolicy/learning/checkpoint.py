@@ -121,7 +121,9 @@ __all__ = [
     "PolicyCheckpoint",
     "PolicyCheckpointError",
     "decode_config",
+    "decode_space",
     "encode_config",
+    "encode_space",
     "is_policy_checkpoint",
     "read_policy_checkpoint",
     "resolve_policy_class",
@@ -169,6 +171,29 @@ def decode_config(value: Mapping[str, Any], source: str) -> Dict[str, Any]:
       source: the file it came from, for error messages.
     """
     return _checkpoint_config.decode_config(dict(value), (), source)
+
+
+def encode_space(space: Any, what: str = "space") -> Dict[str, Any]:
+    """A gymnasium space or spec nest as the JSON value a checkpoint stores (as the
+    policy checkpoint stores its own spaces).
+
+    Args:
+      space: a gymnasium space or a nest of array/tensor specs.
+      what: names the space in errors.
+
+    Raises:
+      ValueError: a leaf that is neither (its nest path named).
+    """
+    return _checkpoint_spaces.encode_space(space, what)
+
+
+def decode_space(node: Mapping[str, Any], source: str) -> Any:
+    """The space `encode_space` encoded, rebuilt as what it was.
+
+    Raises:
+      PolicyCheckpointError: a malformed entry (`source` named).
+    """
+    return _checkpoint_spaces.decode_space(node, source)
 
 
 def resolve_policy_class(name: str) -> type:
