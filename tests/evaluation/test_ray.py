@@ -166,6 +166,23 @@ def test_the_seeds_async_samples_loop_runs_as_written(pg_workers):
     assert stats["num_steps_sampled"] >= stats["num_steps_trained"]
 
 
+def test_a_failing_learner_thread_is_reported_by_the_next_step(pg_workers):
+    optimizer = AsyncSamplesOptimizer(pg_workers, train_batch_size=100)
+
+    def learn(batch, version):
+        raise ValueError(f"no update on {batch.count} rows")
+
+    optimizer.learner.learn = learn
+    try:
+        with pytest.raises(RuntimeError) as info:
+            for _ in range(50):
+                optimizer.step()
+        assert str(info.value) == ("AsyncSamplesOptimizer: the learner thread failed: "
+                                   "ValueError: no update on 100 rows")
+    finally:
+        optimizer.stop()
+
+
 # ---- fault tolerance -------------------------------------------------------------------------
 # One set of two slow workers (a sample() takes at least 0.4 s) goes through the three
 # policies in turn: recreate, then ignore, then neither.
