@@ -250,15 +250,17 @@ def _spec_kind(spec: NestedSpec, what: str) -> Optional[str]:
     return kinds.pop() if kinds else None
 
 
-def time_step_spec(observation_spec: NestedSpec,
+def time_step_spec(observation_spec: Optional[NestedSpec] = None,
                    reward_spec: Optional[NestedSpec] = None) -> TimeStep:
     """The `TimeStep` of specs for a given observation (and reward) spec.
 
     The specs mirror the kind of `observation_spec`: `ArraySpec`s for a nest of
-    `ArraySpec`s, `TensorSpec`s otherwise (also for an empty nest).
+    `ArraySpec`s, `TensorSpec`s otherwise (also for an empty nest). With no
+    `observation_spec` (TF-Agents' default), every field is `()`: the time step
+    spec of a policy or environment that has none.
 
     Args:
-      observation_spec: a nest of `ArraySpec`s or of `TensorSpec`s.
+      observation_spec: a nest of `ArraySpec`s or of `TensorSpec`s, or None.
       reward_spec: a nest of specs of the same kind; defaults to a float32
         scalar named 'reward'.
 
@@ -274,6 +276,11 @@ def time_step_spec(observation_spec: NestedSpec,
     >>> time_step_spec(array_spec.ArraySpec((2,), np.float32)).discount
     BoundedArraySpec(shape=(), dtype=dtype('float32'), name='discount', minimum=0.0, maximum=1.0)
     """
+    if observation_spec is None:
+        if reward_spec is not None:
+            raise TypeError("time_step_spec: a reward_spec needs an observation_spec (got "
+                            "observation_spec=None)")
+        return TimeStep(step_type=(), reward=(), discount=(), observation=())
     kind = _spec_kind(observation_spec, "observation_spec") or "tensor"
     if reward_spec is not None:
         reward_kind = _spec_kind(reward_spec, "reward_spec")

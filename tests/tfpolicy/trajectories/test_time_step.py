@@ -419,3 +419,14 @@ def test_package_reexports_time_step_names():
     for name in ts.__all__:
         assert getattr(trajectories, name) is getattr(ts, name)
     assert trajectories.time_step is ts
+
+
+def test_time_step_spec_without_an_observation_spec_is_all_empty_as_in_tf_agents():
+    spec = ts.time_step_spec()
+    assert spec == ts.TimeStep(step_type=(), reward=(), discount=(), observation=())
+    assert ts.time_step_spec(observation_spec=None, reward_spec=None) == spec
+
+
+def test_time_step_spec_refuses_a_reward_spec_without_an_observation_spec():
+    with pytest.raises(TypeError, match="a reward_spec needs an observation_spec"):
+        ts.time_step_spec(reward_spec=tf.TensorSpec([], tf.float32))
