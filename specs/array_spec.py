@@ -22,10 +22,13 @@ from specs.types import NestedArray, NestedArraySpec
 __all__ = [
     "ArraySpec",
     "BoundedArraySpec",
+    "RandomSource",
     "sample_bounded_spec",
     "sample_spec_nest",
     "zero_spec_nest",
+    "add_outer_dims_nest",
     "check_arrays_nest",
+    "assert_arrays_spec_nest",
     "is_bounded",
     "is_discrete",
     "is_continuous",
@@ -35,6 +38,8 @@ __all__ = [
 UNSAMPLEABLE_DTYPE = "cannot sample values for {spec!r}: its dtype is not bool, integer or float"
 
 ShapeLike = Union[Sequence[int], int, np.ndarray]
+# TF-Agents' samplers take a legacy `RandomState`; new code passes a `Generator`.
+RandomSource = Union[np.random.Generator, np.random.RandomState]
 _BoundLike = Union[float, int, bool, Sequence[Any], np.ndarray, None]
 
 
@@ -130,9 +135,11 @@ class ArraySpec:
         return cls(array.shape, array.dtype, name=name)
 
     @classmethod
-    def from_spec(cls, spec: Any) -> "ArraySpec":
-        """An unbounded array spec with the shape, dtype and name of any spec."""
-        return cls(tuple(spec.shape), spec.dtype, getattr(spec, "name", None))
+    def from_spec(cls, spec: Any, name: Optional[str] = None) -> "ArraySpec":
+        """An unbounded array spec with the shape and dtype of any spec, named
+        `name` or, when that is None, as `spec` is."""
+        return cls(tuple(spec.shape), spec.dtype,
+                   getattr(spec, "name", None) if name is None else name)
 
 
 def dtype_range(dtype: np.dtype) -> tuple:
@@ -226,10 +233,16 @@ class BoundedArraySpec(ArraySpec):
         )
 
     @classmethod
-    def from_spec(cls, spec: Any) -> "BoundedArraySpec":
-        """A bounded array spec from any spec; unbounded ones get the dtype's range."""
+    def from_spec(cls, spec: Any, name: Optional[str] = None) -> "BoundedArraySpec":
+        """A bounded array spec from any spec (unbounded ones get the dtype's
+        range), named `name` or, when that is None, as `spec` is.
+
+        >>> BoundedArraySpec.from_spec(ArraySpec((), np.int8, "a"), name="b")
+        BoundedArraySpec(shape=(), dtype=dtype('int8'), name='b', minimum=-128, maximum=127)
+        """
         return cls(tuple(spec.shape), spec.dtype, getattr(spec, "minimum", None),
-                   getattr(spec, "maximum", None), getattr(spec, "name", None))
+                   getattr(spec, "maximum", None),
+                   getattr(spec, "name", None) if name is None else name)
 
 
 def _squeeze_bound(bound: np.ndarray) -> Any:
@@ -299,23 +312,61 @@ def is_continuous(spec: Any) -> bool:
     return np.issubdtype(_as_dtype(spec.dtype), np.floating)
 
 
-def sample_bounded_spec(spec: Any, rng: np.random.Generator,
+def _check_rng(rng: Any) -> None:
+    if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        raise TypeError(
+            f"rng must be a numpy Generator or RandomState, got {type(rng).__name__}")
+
+
+def _integers(rng: RandomSource, low: np.ndarray, high: np.ndarray, shape: tuple,
+              dtype: np.dtype) -> np.ndarray:
+    """Uniform integers in the inclusive ranges [low, high], elementwise."""
+    low = np.broadcast_to(np.asarray(low, dtype), shape)
+    high = np.broadcast_to(np.asarray(high, dtype), shape)
+    if isinstance(rng, np.random.Generator):
+        return rng.integers(low, high, endpoint=True, size=shape, dtype=dtype)
+    # RandomState.randint excludes `high`, and `high + 1` overflows at the
+    # dtype's top: there draw from [low - 1, high) and add one, and for the
+    # full range take raw bytes, which are uniform over every value.
+    info = np.iinfo(dtype)
+    top = high == info.max
+    full = top & (low == info.min)
+    shift = top & ~full
+    out = rng.randint(low - shift.astype(dtype), high + (~top).astype(dtype),
+                      size=shape, dtype=dtype) + shift.astype(dtype)
+    if np.any(full):
+        raw = np.frombuffer(rng.bytes(out.size * dtype.itemsize), dtype).reshape(shape)
+        out = np.where(full, raw, out).astype(dtype)
+    return np.asarray(out, dtype)
+
+
+def sample_bounded_spec(spec: Any, rng: RandomSource,
                         outer_dims: Sequence[int] = ()) -> np.ndarray:
     """Samples one array for `spec`, with `outer_dims` prepended to its shape.
 
     Integer and bool elements are uniform over `[minimum, maximum]`. Float
     elements are uniform between finite bounds; with one infinite bound they
     are the finite bound plus (or minus) an exponential sample, and with
-    none, standard normal.
+    none, standard normal. A `RandomState` and a `Generator` follow the same
+    law (they draw different numbers for the same seed).
+
+    >>> spec = BoundedArraySpec((2,), np.int32, 0, 3)
+    >>> sample_bounded_spec(spec, np.random.RandomState(0), outer_dims=(4,)).shape
+    (4, 2)
 
     Args:
       spec: an array or tensor spec; unbounded ones use the dtype's range.
-      rng: a numpy `Generator`.
+      rng: a numpy `Generator` or `RandomState` (TF-Agents passes the latter).
       outer_dims: leading dims to prepend, e.g. `(batch_size,)`.
 
     Returns:
       An array of shape `outer_dims + spec.shape` and the spec's dtype.
+
+    Raises:
+      TypeError: for an `rng` of another type, or a dtype that is not bool,
+        integer or float.
     """
+    _check_rng(rng)
     dtype = _as_dtype(spec.dtype)
     shape = tuple(outer_dims) + tuple(spec.shape)
     if is_bounded(spec):
@@ -323,19 +374,16 @@ def sample_bounded_spec(spec: Any, rng: np.random.Generator,
     else:
         low, high = dtype_range(dtype)
     if dtype == np.bool_:
-        low_i = np.broadcast_to(np.asarray(low, np.int64), shape)
-        high_i = np.broadcast_to(np.asarray(high, np.int64), shape)
-        return rng.integers(low_i, high_i, endpoint=True, size=shape).astype(np.bool_)
+        return _integers(rng, low, high, shape, np.dtype(np.int64)).astype(np.bool_)
     if np.issubdtype(dtype, np.integer):
-        return rng.integers(np.broadcast_to(low, shape), np.broadcast_to(high, shape),
-                            endpoint=True, size=shape, dtype=dtype)
+        return _integers(rng, low, high, shape, dtype)
     if np.issubdtype(dtype, np.floating):
         return _sample_float(dtype, shape, low, high, rng)
     raise TypeError(UNSAMPLEABLE_DTYPE.format(spec=spec))
 
 
 def _sample_float(dtype: np.dtype, shape: tuple, low: Any, high: Any,
-                  rng: np.random.Generator) -> np.ndarray:
+                  rng: RandomSource) -> np.ndarray:
     finfo = np.finfo(dtype)
     # Bounds at the edge of the dtype's range count as unbounded, so that a
     # spec built with finfo.min/max samples sensible numbers.
@@ -343,6 +391,7 @@ def _sample_float(dtype: np.dtype, shape: tuple, low: Any, high: Any,
     high = np.broadcast_to(np.asarray(high, np.float64), shape)
     has_low = low > float(finfo.min) / 2
     has_high = high < float(finfo.max) / 2
+    # Both kinds of rng have these three methods with the same laws.
     uniform = rng.uniform(size=shape)
     exp = rng.exponential(size=shape)
     normal = rng.standard_normal(size=shape)
@@ -354,10 +403,33 @@ def _sample_float(dtype: np.dtype, shape: tuple, low: Any, high: Any,
     return np.asarray(out, dtype=dtype)  # a 0-d array, not a numpy scalar, for shape ()
 
 
-def sample_spec_nest(structure: NestedArraySpec, rng: np.random.Generator,
+def sample_spec_nest(structure: NestedArraySpec, rng: RandomSource,
                      outer_dims: Sequence[int] = ()) -> NestedArray:
-    """Samples a nest of arrays matching a nest of specs (see `sample_bounded_spec`)."""
+    """Samples a nest of arrays matching a nest of specs (see `sample_bounded_spec`).
+
+    `rng` is a numpy `Generator` or `RandomState`.
+    """
+    _check_rng(rng)
     return tree.map_structure(lambda s: sample_bounded_spec(s, rng, outer_dims), structure)
+
+
+def add_outer_dims_nest(structure: NestedArraySpec,
+                        outer_dims: Sequence[int]) -> NestedArraySpec:
+    """Array specs with `outer_dims` prepended to every shape; bounds and names kept.
+
+    >>> add_outer_dims_nest({"a": BoundedArraySpec((2,), np.int32, 0, 3)}, (5,))["a"].shape
+    (5, 2)
+    """
+    outer = tuple(outer_dims)
+
+    def add(spec: Any) -> ArraySpec:
+        shape = outer + tuple(spec.shape)
+        if is_bounded(spec):
+            return BoundedArraySpec(shape, spec.dtype, spec.minimum, spec.maximum,
+                                    getattr(spec, "name", None))
+        return ArraySpec(shape, spec.dtype, getattr(spec, "name", None))
+
+    return tree.map_structure(add, structure)
 
 
 def zero_spec_nest(structure: NestedArraySpec, outer_dims: Sequence[int] = ()) -> NestedArray:
@@ -373,3 +445,26 @@ def check_arrays_nest(arrays: NestedArray, structure: NestedArraySpec) -> bool:
     except (TypeError, ValueError):
         return False
     return all(s.check_array(a) for a, s in zip(tree.flatten(arrays), tree.flatten(structure)))
+
+
+def assert_arrays_spec_nest(arrays: NestedArray, spec: NestedArraySpec) -> None:
+    """Raises unless `check_arrays_nest(arrays, spec)` holds, naming the first
+    offending path with the expected spec and the array's dtype and shape.
+
+    >>> assert_arrays_spec_nest({"a": np.zeros(3, np.float32)}, {"a": ArraySpec((2,), np.float32)})
+    Traceback (most recent call last):
+    ...
+    ValueError: arrays at 'a': does not match its spec: expected ArraySpec(shape=(2,), dtype=dtype('float32'), name=None), got a value with dtype float32 and shape (3,)
+
+    Raises:
+      TypeError, ValueError: when the structures differ (as
+        `nest_utils.assert_same_structure`), or a leaf fails its spec.
+    """
+    # Imported here: both modules import this one.
+    from specs import _messages, nest_utils
+
+    nest_utils.assert_same_structure(arrays, spec, "arrays", check_types=False)
+    for (path, s), a in zip(tree.flatten_with_path(spec), tree.flatten(arrays)):
+        if not s.check_array(a):
+            raise ValueError(_messages.nest_error_message(
+                "arrays", path, "does not match its spec", spec=s, value=a))

@@ -58,6 +58,8 @@ PACKAGES = [
     "tfpolicy.environments.tf_py_environment",
     "tfpolicy.environments.parallel_py_environment",
     "tfpolicy.environments.gymnasium_vector_environment",
+    "tfpolicy.environments.random_py_environment",
+    "tfpolicy.environments.random_tf_environment",
     "savers",
     "savers.policy_saver",
     "savers.policy_loader",

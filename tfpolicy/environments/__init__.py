@@ -1,4 +1,5 @@
-"""Environments: the numpy `PyEnvironment` base, gymnasium, batching, the TF view, wrappers.
+"""Environments: the numpy `PyEnvironment` base, gymnasium, batching, the TF view, wrappers,
+and random environments built from specs.
 
 Both `from tfpolicy.environments import TimeLimit` and
 `from tfpolicy.environments import wrappers` work. Importing this package
@@ -15,6 +16,8 @@ from tfpolicy.environments import gymnasium_vector_environment
 from tfpolicy.environments import gymnasium_wrapper
 from tfpolicy.environments import parallel_py_environment
 from tfpolicy.environments import py_environment
+from tfpolicy.environments import random_py_environment
+from tfpolicy.environments import random_tf_environment
 from tfpolicy.environments import tf_py_environment
 from tfpolicy.environments import wrappers
 from tfpolicy.environments.batched_py_environment import BatchedPyEnvironment
@@ -26,6 +29,8 @@ from tfpolicy.environments.parallel_py_environment import ParallelPyEnvironment
 from tfpolicy.environments.py_environment import ActionChecker
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.environments.py_environment import check_action
+from tfpolicy.environments.random_py_environment import RandomPyEnvironment
+from tfpolicy.environments.random_tf_environment import RandomTFEnvironment
 from tfpolicy.environments.tf_py_environment import TFPyEnvironment
 from tfpolicy.environments.wrappers import ActionClip
 from tfpolicy.environments.wrappers import ActionRepeat
@@ -39,6 +44,8 @@ __all__ = [
     "gymnasium_wrapper",
     "parallel_py_environment",
     "py_environment",
+    "random_py_environment",
+    "random_tf_environment",
     "tf_py_environment",
     "wrappers",
     "ActionChecker",
@@ -51,6 +58,8 @@ __all__ = [
     "ParallelPyEnvironment",
     "PyEnvironment",
     "PyEnvironmentBaseWrapper",
+    "RandomPyEnvironment",
+    "RandomTFEnvironment",
     "TFPyEnvironment",
     "TimeLimit",
     "check_action",
