@@ -55,6 +55,7 @@ PACKAGES = [
     "tfpolicy.drivers.dynamic_episode_driver",
     "tfpolicy.metrics",
     "tfpolicy.metrics.py_metrics",
+    "tfpolicy.environments.tf_environment",
     "tfpolicy.environments.tf_py_environment",
     "tfpolicy.environments.parallel_py_environment",
     "tfpolicy.environments.gymnasium_vector_environment",

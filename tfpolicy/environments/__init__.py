@@ -18,6 +18,7 @@ from tfpolicy.environments import parallel_py_environment
 from tfpolicy.environments import py_environment
 from tfpolicy.environments import random_py_environment
 from tfpolicy.environments import random_tf_environment
+from tfpolicy.environments import tf_environment
 from tfpolicy.environments import tf_py_environment
 from tfpolicy.environments import wrappers
 from tfpolicy.environments.batched_py_environment import BatchedPyEnvironment
@@ -31,6 +32,7 @@ from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.environments.py_environment import check_action
 from tfpolicy.environments.random_py_environment import RandomPyEnvironment
 from tfpolicy.environments.random_tf_environment import RandomTFEnvironment
+from tfpolicy.environments.tf_environment import TFEnvironment
 from tfpolicy.environments.tf_py_environment import TFPyEnvironment
 from tfpolicy.environments.wrappers import ActionClip
 from tfpolicy.environments.wrappers import ActionRepeat
@@ -46,6 +48,7 @@ __all__ = [
     "py_environment",
     "random_py_environment",
     "random_tf_environment",
+    "tf_environment",
     "tf_py_environment",
     "wrappers",
     "ActionChecker",
@@ -60,6 +63,7 @@ __all__ = [
     "PyEnvironmentBaseWrapper",
     "RandomPyEnvironment",
     "RandomTFEnvironment",
+    "TFEnvironment",
     "TFPyEnvironment",
     "TimeLimit",
     "check_action",

@@ -36,6 +36,7 @@ import tree
 from specs import nest_utils
 from specs import tensor_spec
 from specs import NestedTensor, NestedTensorSpec
+from tfpolicy.environments.tf_environment import TFEnvironment
 from tfpolicy.trajectories.time_step import StepType, TimeStep
 
 __all__ = ["RandomTFEnvironment"]
@@ -45,7 +46,7 @@ def _variable_name(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]", "_", path) or "time_step"
 
 
-class RandomTFEnvironment(tf.Module):
+class RandomTFEnvironment(TFEnvironment, tf.Module):
     """Generates random observations and rewards that follow `time_step_spec`.
 
     `reset()` returns FIRST steps (reward 0, discount 1) with sampled
@@ -108,27 +109,6 @@ class RandomTFEnvironment(tf.Module):
         self._action_leaves = nest_utils.flatten_with_paths(self._action_spec)
 
     # -- specs and properties -----------------------------------------------
-
-    def time_step_spec(self) -> TimeStep:
-        """The `TimeStep` of `TensorSpec`s of one time step (no batch dim)."""
-        return self._time_step_spec
-
-    def action_spec(self) -> NestedTensorSpec:
-        """The nest of (bounded) `TensorSpec`s of one action (no batch dim)."""
-        return self._action_spec
-
-    def observation_spec(self) -> NestedTensorSpec:
-        """The nest of `TensorSpec`s of one observation (no batch dim)."""
-        return self._time_step_spec.observation
-
-    def reward_spec(self) -> NestedTensorSpec:
-        """The nest of `TensorSpec`s of one reward (no batch dim)."""
-        return self._time_step_spec.reward
-
-    @property
-    def batched(self) -> bool:
-        """Always True: time steps and actions carry an outer batch dim."""
-        return True
 
     @property
     def batch_size(self) -> int:

@@ -52,14 +52,15 @@ import tree
 
 from specs import nest_utils
 from specs import tensor_spec
-from specs import Nest, NestedTensor, NestedTensorSpec
+from specs import Nest, NestedTensor
 from tfpolicy.environments.py_environment import PyEnvironment
+from tfpolicy.environments.tf_environment import TFEnvironment
 from tfpolicy.trajectories.time_step import TimeStep
 
 __all__ = ["TFPyEnvironment", "clear_py_error", "reraise_py_error"]
 
 
-class TFPyEnvironment:
+class TFPyEnvironment(TFEnvironment):
     """Wraps a `PyEnvironment` so it takes and returns tensors with a batch dim.
 
     Specs (`time_step_spec()`, `action_spec()`, ...) are the environment's,
@@ -119,27 +120,6 @@ class TFPyEnvironment:
         self._pack_action = nest_utils.packer(self._action_spec)
 
     # -- specs and properties -----------------------------------------------
-
-    def time_step_spec(self) -> TimeStep:
-        """The `TimeStep` of `TensorSpec`s of one time step (no batch dim)."""
-        return self._time_step_spec
-
-    def action_spec(self) -> NestedTensorSpec:
-        """The nest of (bounded) `TensorSpec`s of one action (no batch dim)."""
-        return self._action_spec
-
-    def observation_spec(self) -> NestedTensorSpec:
-        """The nest of `TensorSpec`s of one observation (no batch dim)."""
-        return self._time_step_spec.observation
-
-    def reward_spec(self) -> NestedTensorSpec:
-        """The nest of `TensorSpec`s of one reward (no batch dim)."""
-        return self._time_step_spec.reward
-
-    @property
-    def batched(self) -> bool:
-        """Always True: time steps and actions carry an outer batch dim."""
-        return True
 
     @property
     def batch_size(self) -> int:

@@ -64,6 +64,7 @@ class AsyncGradientsOptimizer(PolicyOptimizer):
         self.max_weights_lag = 0
         self._pending: Dict[Any, Tuple[Any, int]] = {}  # ref -> (actor, weights version)
         self._version = 0
+        self._weights_ref: Tuple[int, Any] = (-1, None)
         self.learner_stats: Dict[str, Any] = {}
 
     def _global_vars(self) -> Dict[str, Any]:
@@ -73,9 +74,11 @@ class AsyncGradientsOptimizer(PolicyOptimizer):
         self._pending[actor.apply.remote(sample_and_compute_grads)] = (actor, self._version)
 
     def _send_weights(self, actor: Any) -> None:
-        ray = self._ray()
-        weights = ray.put(self.workers.local_worker().get_weights())
-        actor.set_weights.remote(weights, self._global_vars())
+        """Sends the newest weights; they go into the object store once per version."""
+        if self._weights_ref[0] != self._version:
+            self._weights_ref = (self._version,
+                                 self._ray().put(self.workers.local_worker().get_weights()))
+        actor.set_weights.remote(self._weights_ref[1], self._global_vars())
 
     def step(self) -> Dict[str, Any]:
         """Applies `grads_per_step` gradients; returns the last one's learner info."""
