@@ -12,7 +12,10 @@ Cases (each with the target it is held to):
   no target (the difference to the case above is `tf.function`'s own
   handling of the structured output);
 - `PyTFEagerPolicy.action`, numpy in/out, one unbatched step: <= 1.5x;
-- eager `policy.action`, batch 1: reported, no target;
+- eager `policy.action`, batch 1 (compiled by default: a cached concrete
+  function per input signature): <= 1.5x;
+- eager `policy.action` with `run_eagerly = True` (op by op), batch 1:
+  reported, no target;
 - `LitePyPolicy.action` (the same policy converted to LiteRT, numpy in/out),
   unbatched and at batch 64, against their own floor: the LiteRT
   interpreter running the same network converted directly (observation in,
@@ -106,12 +109,16 @@ def build_cases() -> List[Case]:
     step_1 = ts.restart(obs_1, batch_size=1)
     step_1024 = ts.restart(obs_1024, batch_size=1024)
     py_policy = PyTFEagerPolicy(policy)
+    op_by_op = GreedyPolicy(QPolicy(time_step_spec, action_spec, q_network))
+    op_by_op.run_eagerly = True
     py_step = ts.restart(rng.normal(size=4).astype(np.float32))
 
     # The cases must agree with their floor before they are timed.
     np.testing.assert_array_equal(action_fn(step_1024).numpy(), floor(obs_1024).numpy())
     np.testing.assert_array_equal(policy_step_fn(step_1).action.numpy(), floor(obs_1).numpy())
     assert int(py_policy.action(py_step).action) == int(floor(py_step.observation[None])[0])
+    for eager in (policy, op_by_op):
+        np.testing.assert_array_equal(eager.action(step_1).action.numpy(), floor(obs_1).numpy())
     print(f"graph ops: floor {len(floor.get_concrete_function().graph.get_operations())}, "
           f"action {len(action_fn.get_concrete_function().graph.get_operations())}")
 
@@ -125,14 +132,16 @@ def build_cases() -> List[Case]:
              "floor, batch 1", None),
         Case("PyTFEagerPolicy, numpy, unbatched", lambda: py_policy.action(py_step),
              "floor, batch 1", 1.5),
-        Case("eager action, batch 1", lambda: policy.action(step_1), "floor, batch 1", None),
+        Case("eager action, batch 1", lambda: policy.action(step_1), "floor, batch 1", 1.5),
+        Case("eager action, run_eagerly, batch 1", lambda: op_by_op.action(step_1),
+             "floor, batch 1", None),
     ] + lite_cases(policy, q_network)
 
 
 def measure(cases: List[Case], rounds: int, calls: int) -> Dict[str, float]:
     """Median microseconds per call of each case over interleaved rounds (eager: fewer calls)."""
     def calls_for(case: Case) -> int:
-        if case.name.startswith("eager"):
+        if "run_eagerly" in case.name:
             return max(1, calls // 20)
         return calls * 25 if "Lite" in case.name else calls  # microsecond calls
 

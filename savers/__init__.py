@@ -5,6 +5,8 @@
   `save_checkpoint(dir)` writes only the variables, for weight pushes.
 - `load(saved_model_dir, checkpoint_path=None)`, `load_specs`,
   `restore_checkpoint`: loading, with clear errors and no half-loading.
+- `load_policy(export_dir, checkpoint_path=None)`: an export as a `TFPolicy`
+  (`LoadedPolicy`), to wrap, drive, re-export and update like any policy.
 - `SavedModelPyTFEagerPolicy(model_path)`: an export as a numpy `PyPolicy`.
 - `export_lite(policy, path)` / `convert_lite(policy)`: the policy as a LiteRT
   (`.tflite`) model with its specs as JSON beside it, for devices and for
@@ -23,6 +25,7 @@ from savers import atomic
 from savers import export_report
 from savers import lite_export
 from savers import lite_py_policy
+from savers import loaded_policy
 from savers import policy_loader
 from savers import policy_saver
 from savers import saved_model_py_tf_eager_policy
@@ -35,6 +38,8 @@ from savers.lite_export import LiteModel
 from savers.lite_export import convert_lite
 from savers.lite_export import export_lite
 from savers.lite_py_policy import LitePyPolicy
+from savers.loaded_policy import LoadedPolicy
+from savers.loaded_policy import load_policy
 from savers.policy_loader import PolicySpecs
 from savers.policy_loader import SignatureLeaf
 from savers.policy_loader import load
@@ -48,6 +53,7 @@ __all__ = [
     "export_report",
     "lite_export",
     "lite_py_policy",
+    "loaded_policy",
     "policy_loader",
     "policy_saver",
     "saved_model_py_tf_eager_policy",
@@ -55,6 +61,7 @@ __all__ = [
     "LiteConversionError",
     "LiteModel",
     "LitePyPolicy",
+    "LoadedPolicy",
     "PolicySaver",
     "PolicySpecs",
     "SavedModelPyTFEagerPolicy",
@@ -65,6 +72,7 @@ __all__ = [
     "inspect_export",
     "inspect_path",
     "load",
+    "load_policy",
     "load_specs",
     "restore_checkpoint",
 ]

@@ -321,7 +321,8 @@ def restore_checkpoint(loaded: Any, checkpoint_path: PathLike) -> None:
     All values are read before the first assignment.
 
     Args:
-      loaded: what `load` returned.
+      loaded: what `load` returned, or a policy serving it (anything with a
+        `loaded_model`: `load_policy`'s `LoadedPolicy`, `SavedModelPyTFEagerPolicy`).
       checkpoint_path: a checkpoint directory, an export directory, or a
         checkpoint prefix.
 
@@ -331,6 +332,7 @@ def restore_checkpoint(loaded: Any, checkpoint_path: PathLike) -> None:
         (the message lists each missing, extra or different variable with
         its shape and dtype); no variable was changed.
     """
+    loaded = getattr(loaded, "loaded_model", loaded)
     prefix = _checkpoint_prefix(checkpoint_path)
     try:
         reader = tf.train.load_checkpoint(prefix)

@@ -39,13 +39,12 @@ import numpy as np
 import tensorflow as tf
 import tree
 
-from savers import _signatures
+from savers import _export_functions
 from savers import policy_loader
 from specs import nest_utils
 from specs import tensor_spec
 from specs import NestedArray, NestedSpec
 from tfpolicy.policies.flat_bridge import FlatBridge, Runner
-from tfpolicy.policies.input_pruning import select_inputs
 from tfpolicy.trajectories.time_step import TimeStep
 
 __all__ = ["SavedModelPyTFEagerPolicy"]
@@ -53,13 +52,7 @@ __all__ = ["SavedModelPyTFEagerPolicy"]
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _concrete(function: Any) -> Any:
-    """A restored `tf.function`'s one concrete function; a restored concrete function as it is."""
-    get = getattr(function, "get_concrete_function", None)
-    return function if get is None else get()
-
-
-class SavedModelPyTFEagerPolicy(FlatBridge):
+class SavedModelPyTFEagerPolicy(_export_functions.ServedExport, FlatBridge):
     """Runs an exported policy on numpy inputs and returns numpy outputs.
 
     Args:
@@ -110,27 +103,7 @@ class SavedModelPyTFEagerPolicy(FlatBridge):
         self._loaded = loaded
         self._model_path = os.fspath(model_path)
         self._batch_size = exported.batch_size
-        self._state_names = [leaf.name for leaf in exported.signatures["get_initial_state"][1]]
-        # The positional form of the `action` signature (flat inputs and
-        # outputs in dm-tree order), without the inputs it never reads when
-        # the export says which (exports of older versions take them all).
-        used = exported.document.get("action_used_inputs")
-        if used is not None and hasattr(loaded, "action_used"):
-            self._action_fn = select_inputs(loaded.action_used, used,
-                                            len(exported.signatures["action"][0]))
-        else:
-            self._action_fn = _concrete(loaded.action_flat)
-        self._initial_state_fn = loaded.signatures["get_initial_state"]
-
-    @property
-    def loaded_model(self) -> Any:
-        """The loaded SavedModel (signatures, nested functions, variables)."""
-        return self._loaded
-
-    @property
-    def policy_specs(self) -> policy_loader.PolicySpecs:
-        """Everything `policy_specs.json` says about the export."""
-        return self._loaded.policy_specs
+        self._action_fn = _export_functions.action_function(loaded)
 
     def _runner_for(self, outer: Tuple[int, ...], leaves: Sequence[Any]) -> Runner:
         self._check_batch_size(outer[0])
@@ -143,17 +116,10 @@ class SavedModelPyTFEagerPolicy(FlatBridge):
         """The exported initial state as numpy: unbatched for None, else `[batch_size]`."""
         n = 1 if batch_size is None else int(batch_size)
         self._check_batch_size(n)
-        with _signatures.quiet_argument_renaming():
-            out = self._initial_state_fn(batch_size=tf.constant(n, tf.int32))
-        values = [out[name].numpy() for name in self._state_names]
+        values = [v.numpy() for v in _export_functions.initial_state(self._loaded, n)]
         if batch_size is None:
             values = [v[0, ...] for v in values]
         return tree.unflatten_as(self.policy_state_spec, values)
-
-    def update_from_checkpoint(self, checkpoint_path: PathLike) -> None:
-        """Assigns a checkpoint's variables to the served model, all or nothing
-        (see `savers.policy_loader.restore_checkpoint`)."""
-        policy_loader.restore_checkpoint(self._loaded, checkpoint_path)
 
     def get_train_step(self) -> int:
         """The exported (or last pushed) train step; -1 when none was given."""

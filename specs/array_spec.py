@@ -188,10 +188,11 @@ class BoundedArraySpec(ArraySpec):
         return self._maximum
 
     @property
-    def num_values(self) -> np.ndarray:
-        """For integer specs: how many values each element can take."""
+    def num_values(self) -> Optional[np.ndarray]:
+        """For integer specs: how many values each element can take (int64, the
+        spec's shape); None for other dtypes, as in TF-Agents."""
         if not np.issubdtype(self._dtype, np.integer):
-            raise TypeError(f"num_values is defined for integer specs, not {self!r}")
+            return None
         return self._maximum.astype(np.int64) - self._minimum.astype(np.int64) + 1
 
     def __repr__(self) -> str:

@@ -34,12 +34,16 @@ import tree
 from specs._messages import (ROOT_PATH, describe_value, dtype_and_shape, kind,
                              nest_error_message, path_to_str, spec_mismatch_message)
 from specs._packing import Flattener, flattener, packer
+from specs import tensor_spec as _tensor_spec
 from specs.array_spec import ArraySpec  # noqa: F401  (doctest namespace)
 from specs.types import NUMPY_LEAF_TYPES, Nest, NestedSpec
 
 __all__ = [
     "check_nest",
     "get_outer_shape",
+    "flatten_with_joined_paths",
+    "unbatch_nested_tensors_to_arrays",
+    "remove_singleton_batch_spec_dim",
     "assert_same_structure",
     "flatten_with_paths",
     "path_to_str",
@@ -383,9 +387,75 @@ def _spec_paths(spec: NestedSpec) -> List[str]:
     return [path_to_str(p) for p, _ in tree.flatten_with_path(spec)]
 
 
-def get_outer_shape(value: Nest, spec: NestedSpec) -> OuterShape:
-    """The outer (batch) dims of `value` relative to `spec`, after checking it (see `check_nest`)."""
-    return check_nest(value, spec)
+def get_outer_shape(value: Nest, spec: NestedSpec) -> tf.Tensor:
+    """The runtime outer (batch) dims of `value` relative to `spec`, as TF-Agents returns them.
+
+    The nest is checked first (`check_nest`: path-named errors). Inside
+    `tf.function` with unknown batch dims the result is the dynamic shape;
+    `check_nest` returns the static dims as a tuple.
+
+    Returns:
+      An int32 tensor of shape `[outer_rank]`.
+
+    >>> get_outer_shape({"a": np.zeros((2, 3, 4))}, {"a": ArraySpec((4,), np.float64)}).numpy()
+    array([2, 3], dtype=int32)
+    """
+    outer = check_nest(value, spec)
+    leaves = tree.flatten(value)
+    if not leaves:
+        return tf.zeros([0], tf.int32)
+    return tf.shape(leaves[0], out_type=tf.int32)[:len(outer)]
+
+
+def flatten_with_joined_paths(structure: Nest) -> List[Tuple[str, Any]]:
+    """`(path, leaf)` pairs in dm-tree order with the keys joined by `/`, as TF-Agents
+    names them (`''` for a structure that is a single leaf; `flatten_with_paths`
+    says `<root>` there).
+
+    >>> flatten_with_joined_paths({"b": 1, "a": {"x": 2, "y": [3]}})
+    [('a/x', 2), ('a/y/0', 3), ('b', 1)]
+    """
+    return [("/".join(str(k) for k in p), leaf) for p, leaf in tree.flatten_with_path(structure)]
+
+
+def unbatch_nested_tensors_to_arrays(nested_tensors: Nest) -> Nest:
+    """Eager tensors with a batch dim of 1 to numpy arrays without it (TF-Agents' helper
+    for handing a batched TF step to numpy code).
+
+    Raises:
+      ValueError: a leaf's first dim is not 1 (path named).
+
+    >>> unbatch_nested_tensors_to_arrays({"a": tf.constant([[1, 2]])})["a"]
+    array([1, 2], dtype=int32)
+    """
+    def to_array(path: tuple, x: Any) -> np.ndarray:
+        array = np.asarray(x)
+        if array.ndim == 0 or array.shape[0] != 1:
+            raise ValueError(f"unbatch_nested_tensors_to_arrays: at '{path_to_str(path)}': "
+                             f"expected a batch dim of 1, got shape {array.shape}")
+        return array[0, ...]
+
+    return tree.map_structure_with_path(to_array, nested_tensors)
+
+
+def remove_singleton_batch_spec_dim(spec: NestedSpec, outer_ndim: int) -> NestedSpec:
+    """Specs without their first `outer_ndim` dims, which must all be 1 (bounds and names kept).
+
+    Raises:
+      ValueError: a spec's outer dims are not all 1 (path named, with its shape).
+
+    >>> remove_singleton_batch_spec_dim(tf.TensorSpec([1, 3], tf.float32, "obs"), 1)
+    TensorSpec(shape=(3,), dtype=tf.float32, name='obs')
+    """
+    def remove(path: tuple, s: Any) -> Any:
+        outer = tuple(s.shape)[:outer_ndim]
+        if len(outer) != outer_ndim or any(d != 1 for d in outer):
+            raise ValueError(f"remove_singleton_batch_spec_dim: at '{path_to_str(path)}': "
+                             f"expected {outer_ndim} outer dims of size 1, got shape "
+                             f"{tuple(s.shape)}")
+        return _tensor_spec.remove_outer_dims_nest(s, outer_ndim)
+
+    return tree.map_structure_with_path(remove, spec)
 
 
 def same_structure(a: Nest, b: Nest) -> bool:

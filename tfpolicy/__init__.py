@@ -3,11 +3,13 @@
 The everyday names live here; the rest in the subpackages:
 `tfpolicy.trajectories` (time steps, policy steps, trajectories),
 `tfpolicy.policies` (the `TFPolicy` base, the policy catalogue and the numpy
-bridge), `tfpolicy.networks` (the networks policies run) and
+bridge), `tfpolicy.networks` (the networks policies run),
 `tfpolicy.environments` (Python environments, gymnasium among them, and
 their TensorFlow view), `tfpolicy.drivers` (loops that step an environment
-with a policy), `tfpolicy.metrics` (episode metrics as observers) and
-`tfpolicy.replay` (replay buffers). The training layer sits on top:
+with a policy), `tfpolicy.metrics` (episode metrics as observers),
+`tfpolicy.replay` (replay buffers), `tfpolicy.distributions`
+(`ShiftedCategorical`) and `tfpolicy.utils` (`common`: TF-Agents' everyday
+helpers, `Checkpointer` among them). The training layer sits on top:
 `tfpolicy.learning`, `tfpolicy.algorithms` and the `tfpolicy` command line
 (`tfpolicy.cli`).
 
@@ -20,12 +22,14 @@ from typing import Any, List
 
 # Each re-exported name -> (the module that defines it, its name there; None = the module itself).
 _EXPORTS = {
+    "distributions": ("tfpolicy.distributions", None),
     "drivers": ("tfpolicy.drivers", None),
     "environments": ("tfpolicy.environments", None),
     "metrics": ("tfpolicy.metrics", None),
     "networks": ("tfpolicy.networks", None),
     "policies": ("tfpolicy.policies", None),
     "replay": ("tfpolicy.replay", None),
+    "utils": ("tfpolicy.utils", None),
     "trajectories": ("tfpolicy.trajectories", None),
     "policy_step": ("tfpolicy.trajectories.policy_step", None),
     "time_step": ("tfpolicy.trajectories.time_step", None),
@@ -39,12 +43,14 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "distributions",
     "drivers",
     "environments",
     "metrics",
     "networks",
     "policies",
     "replay",
+    "utils",
     "trajectories",
     "policy_step",
     "time_step",

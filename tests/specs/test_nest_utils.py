@@ -115,8 +115,10 @@ def test_check_nest_name_appears_in_messages():
         check_nest({}, _obs_spec(), name="policy_state")
 
 
-def test_get_outer_shape_matches_check_nest():
-    assert nest_utils.get_outer_shape(_obs_value((2, 3)), _obs_spec()) == (2, 3)
+def test_get_outer_shape_is_the_tensor_of_check_nests_outer_dims():
+    outer = nest_utils.get_outer_shape(_obs_value((2, 3)), _obs_spec())
+    assert outer.dtype == tf.int32
+    np.testing.assert_array_equal(outer.numpy(), [2, 3])
     with pytest.raises(ValueError):
         nest_utils.get_outer_shape({**_obs_value(), "step": np.zeros(4, np.int32)}, _obs_spec())
 

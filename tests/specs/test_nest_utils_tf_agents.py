@@ -14,6 +14,7 @@ import spec_strategies
 from specs import array_spec
 from specs import nest_utils
 from specs.array_spec import ArraySpec
+from specs.tensor_spec import BoundedTensorSpec
 
 Pair = collections.namedtuple("Pair", ["first", "second"])
 
@@ -78,6 +79,8 @@ NEW_NAMES = [
     "get_outer_shape", "get_outer_rank", "get_outer_array_shape",
     "is_batched_nested_tensors", "is_batched_nested_array", "prune_extra_keys", "where",
     "assert_same_structure", "assert_matching_dtypes_and_inner_shapes",
+    "flatten_with_joined_paths", "unbatch_nested_tensors_to_arrays",
+    "remove_singleton_batch_spec_dim",
 ]
 
 
@@ -411,9 +414,48 @@ def test_tile_batch_names_a_scalar_leaf():
 # --------------------------------------------------------------------------
 
 
-def test_get_outer_shape_keeps_its_static_tuple():
-    assert nest_utils.get_outer_shape(_time_step((2, 3)), SPEC) == (2, 3)
-    assert nest_utils.get_outer_shape(_time_step(), SPEC) == ()
+def test_get_outer_shape_is_a_runtime_shape_tensor():
+    np.testing.assert_array_equal(nest_utils.get_outer_shape(_time_step((2, 3)), SPEC).numpy(),
+                                  [2, 3])
+    assert nest_utils.get_outer_shape(_time_step(), SPEC).shape == (0,)
+
+
+def test_get_outer_shape_inside_tf_function_reads_the_unknown_batch():
+    signature = [tf.nest.map_structure(
+        lambda s: tf.TensorSpec((None,) + tuple(s.shape), s.dtype), SPEC)]
+
+    @tf.function(input_signature=signature)
+    def outer(value):
+        return nest_utils.get_outer_shape(value, SPEC)
+
+    np.testing.assert_array_equal(outer(_time_step((5,))).numpy(), [5])
+
+
+def test_flatten_with_joined_paths_joins_keys_with_slashes():
+    flat = nest_utils.flatten_with_joined_paths({"b": 1, "a": {"x": 2, "y": (3, 4)}})
+    assert flat == [("a/x", 2), ("a/y/0", 3), ("a/y/1", 4), ("b", 1)]
+    assert nest_utils.flatten_with_joined_paths(7) == [("", 7)]
+
+
+def test_unbatch_nested_tensors_to_arrays_drops_a_batch_of_one():
+    arrays = nest_utils.unbatch_nested_tensors_to_arrays(_time_step((1,)))
+    assert isinstance(arrays["observation"]["pos"], np.ndarray)
+    np.testing.assert_array_equal(arrays["observation"]["pos"], [0.0, 1.0])
+    assert arrays["step_type"].shape == ()
+    with pytest.raises(ValueError, match="at 'reward': expected a batch dim of 1, got shape "
+                                         r"\(2,\)"):
+        nest_utils.unbatch_nested_tensors_to_arrays({"reward": tf.zeros([2])})
+
+
+def test_remove_singleton_batch_spec_dim_keeps_bounds_and_names():
+    spec = {"a": BoundedTensorSpec((1, 2), tf.int32, 0, 5, "a"),
+            "b": tf.TensorSpec((1, 1, 3), tf.float32, "b")}
+    out = nest_utils.remove_singleton_batch_spec_dim(spec, 1)
+    assert out["a"] == BoundedTensorSpec((2,), tf.int32, 0, 5, "a")
+    assert out["b"] == tf.TensorSpec((1, 3), tf.float32, "b")
+    with pytest.raises(ValueError, match=r"at 'b': expected 2 outer dims of size 1, got shape "
+                                         r"\(1, 2, 3\)"):
+        nest_utils.remove_singleton_batch_spec_dim({"b": tf.TensorSpec((1, 2, 3), tf.float32)}, 2)
 
 
 @pytest.mark.parametrize("outer", [(), (4,), (2, 3)])

@@ -1,10 +1,16 @@
 """Metrics: episode statistics that observe a driver's trajectories.
 
-Both `from tfpolicy.metrics import AverageReturnMetric` and
-`from tfpolicy.metrics import py_metrics` work.
+`py_metrics` holds the numpy metrics (for `PyDriver`, or a compiled driver
+through `numpy_observer`); `tf_metrics` holds the in-graph ones, kept in
+`tf.Variable`s, for `DynamicStepDriver` and `DynamicEpisodeDriver`. Both
+define `AverageReturnMetric` and friends under TF-Agents' names, so the
+package-level names are the numpy ones:
+`from tfpolicy.metrics import AverageReturnMetric` and
+`from tfpolicy.metrics import py_metrics, tf_metrics` both work.
 """
 
 from tfpolicy.metrics import py_metrics
+from tfpolicy.metrics import tf_metrics
 from tfpolicy.metrics.py_metrics import AverageEpisodeLengthMetric
 from tfpolicy.metrics.py_metrics import AverageReturnMetric
 from tfpolicy.metrics.py_metrics import EnvironmentSteps
@@ -13,6 +19,7 @@ from tfpolicy.metrics.py_metrics import PyStepMetric
 
 __all__ = [
     "py_metrics",
+    "tf_metrics",
     "AverageEpisodeLengthMetric",
     "AverageReturnMetric",
     "EnvironmentSteps",

@@ -3,6 +3,10 @@
 Every network is called as `output, state = net(observation, step_type=None,
 network_state=(), training=False)` with observations of outer dims `[]`, `[B]`
 or `[B, T]` (see `tfpolicy.networks.network`).
+
+`tfpolicy.networks.utils` holds TF-Agents' network helpers for custom
+networks: `BatchSquash` (fold `[B, T]` into the batch and back) and
+`mlp_layers` (the conv/dense/dropout layer stack).
 """
 
 from tfpolicy.networks import actor_distribution_network
@@ -11,6 +15,7 @@ from tfpolicy.networks import encoding_network
 from tfpolicy.networks import network
 from tfpolicy.networks import q_network
 from tfpolicy.networks import q_rnn_network
+from tfpolicy.networks import utils
 from tfpolicy.networks import value_network
 from tfpolicy.networks import value_rnn_network
 from tfpolicy.networks.actor_distribution_network import ActorDistributionNetwork
@@ -31,6 +36,7 @@ __all__ = [
     "network",
     "q_network",
     "q_rnn_network",
+    "utils",
     "value_network",
     "value_rnn_network",
     "ActorDistributionNetwork",

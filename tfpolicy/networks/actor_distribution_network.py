@@ -37,7 +37,7 @@ import tensorflow as tf
 
 from specs import NestedTensor, NestedTensorSpec
 from tfpolicy.networks import _projection
-from tfpolicy.networks.encoding_network import EncodingNetwork
+from tfpolicy.networks.encoding_network import EncodingNetwork, check_batch_squash
 from tfpolicy.networks.network import Network
 
 __all__ = ["ActorDistributionNetwork"]
@@ -56,6 +56,10 @@ class ActorDistributionNetwork(Network):
       state_dependent_std: compute the std from the features (True) or learn
         one per action element (False).
       mean_transform: 'tanh_squash', 'identity' or a callable `x -> loc`.
+      batch_squash: True (TF-Agents' default): `[]`, `[B]` and `[B, T]`
+        observations, folded into one batch dim for the layers. False: exactly
+        `[B]`, given to the layers unchanged (others raise `ValueError`); see
+        `EncodingNetwork`.
       name: the module's name.
 
     Raises:
@@ -77,13 +81,15 @@ class ActorDistributionNetwork(Network):
         std_transform: Callable[[tf.Tensor], tf.Tensor] = tf.nn.softplus,
         state_dependent_std: bool = False,
         mean_transform: _projection.MeanTransform = "tanh_squash",
+        batch_squash: bool = True,
         name: Optional[str] = None,
     ):
         super().__init__(input_tensor_spec, (), name=name or "ActorDistributionNetwork")
+        self._squash_outer_dims = check_batch_squash(batch_squash)
         self._encoder = EncodingNetwork(
             input_tensor_spec, preprocessing_layers, preprocessing_combiner, conv_layer_params,
             fc_layer_params, activation_fn=activation_fn, kernel_initializer=kernel_initializer,
-            name="encoder")
+            batch_squash=batch_squash, name="encoder")
         self._projection = _projection.ProjectionNest(
             output_tensor_spec, init_std=init_std, std_transform=std_transform,
             state_dependent_std=state_dependent_std, mean_transform=mean_transform)

@@ -15,6 +15,12 @@ Leaves without a preprocessing layer are cast to `dtype` first (so integer or
 uint8 observations work); a leaf with a preprocessing layer receives its raw
 value (an `Embedding` wants integers) and the layer's output is cast.
 
+Observations may have outer dims `[]`, `[B]` or `[B, T]`, folded into one
+batch dim for the layers (TF-Agents' `batch_squash=True`, the default). With
+`batch_squash=False` (for a caller that folds batch and time itself, e.g. with
+`tfpolicy.networks.utils.BatchSquash`) the network takes exactly `[B]` and
+gives it to the layers as it is; other outer dims raise a `ValueError`.
+
 >>> import tensorflow as tf
 >>> net = EncodingNetwork(tf.TensorSpec([3], tf.float32), fc_layer_params=(4,))
 >>> features, state = net(tf.zeros([2, 3]))
@@ -86,6 +92,17 @@ def check_layer_sizes(name: str, sizes: Optional[Sequence[int]], allow_empty: bo
     return tuple(sizes)
 
 
+def check_batch_squash(batch_squash: Any) -> bool:
+    """`batch_squash` if it is a bool (TF-Agents' networks take one).
+
+    Raises:
+      TypeError: it is not a bool.
+    """
+    if not isinstance(batch_squash, bool):
+        raise TypeError(f"batch_squash must be True or False, got {batch_squash!r}")
+    return batch_squash
+
+
 def _conv_layers(params: Optional[Sequence[Sequence[Any]]], activation_fn: Activation,
                  kernel_initializer: Any, dtype: tf.DType) -> List[keras.layers.Layer]:
     layers = []
@@ -147,6 +164,14 @@ class EncodingNetwork(Network):
       activation_fn: activation of the conv and fc layers.
       kernel_initializer: initializer of the conv and fc kernels; default
         truncated normal with variance 2 / fan_in (He; a copy per layer).
+      batch_squash: True (TF-Agents' default): observations with outer dims
+        `[]`, `[B]` or `[B, T]` are accepted, the outer dims folded into one
+        batch dim for the layers and the output given the observation's outer
+        dims. False: only observations with exactly one outer dim `[B]` are
+        accepted and reach the layers unchanged; others raise `ValueError`
+        (TF-Agents would hand them to the layers unfolded, which fails or mixes
+        the time dim into the features). Outputs for `[B]` observations are the
+        same either way.
       dtype: the float dtype inputs are cast to and layers compute in.
       name: the module's name.
 
@@ -166,10 +191,12 @@ class EncodingNetwork(Network):
         dropout_layer_params: Optional[Sequence[Optional[float]]] = None,
         activation_fn: Activation = keras.activations.relu,
         kernel_initializer: Any = None,
+        batch_squash: bool = True,
         dtype: tf.DType = tf.float32,
         name: Optional[str] = None,
     ):
         super().__init__(input_tensor_spec, (), name=name or "EncodingNetwork")
+        self._squash_outer_dims = check_batch_squash(batch_squash)
         dtype = tf.as_dtype(dtype)
         if not dtype.is_floating:
             raise ValueError(f"EncodingNetwork computes in a float dtype, got dtype={dtype!r}")

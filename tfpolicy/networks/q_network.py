@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from specs import NestedTensor, NestedTensorSpec
 from tfpolicy.networks import _projection
-from tfpolicy.networks.encoding_network import EncodingNetwork
+from tfpolicy.networks.encoding_network import EncodingNetwork, check_batch_squash
 from tfpolicy.networks.network import Network
 
 __all__ = ["QNetwork"]
@@ -36,6 +36,10 @@ class QNetwork(Network):
       action_spec: one bounded integer spec of shape `()` or `(1,)`.
       preprocessing_layers, preprocessing_combiner, conv_layer_params,
         fc_layer_params, activation_fn, kernel_initializer: as in `EncodingNetwork`.
+      batch_squash: True (TF-Agents' default): `[]`, `[B]` and `[B, T]`
+        observations, folded into one batch dim for the layers. False: exactly
+        `[B]`, given to the layers unchanged (others raise `ValueError`); see
+        `EncodingNetwork`.
       name: the module's name.
 
     Raises:
@@ -53,14 +57,16 @@ class QNetwork(Network):
         fc_layer_params: Optional[Sequence[int]] = (75, 40),
         activation_fn: Callable[[tf.Tensor], tf.Tensor] = keras.activations.relu,
         kernel_initializer: Any = None,
+        batch_squash: bool = True,
         name: Optional[str] = None,
     ):
         count = _projection.num_actions(action_spec, "QNetwork")
         super().__init__(input_tensor_spec, (), name=name or "QNetwork")
+        self._squash_outer_dims = check_batch_squash(batch_squash)
         self._encoder = EncodingNetwork(
             input_tensor_spec, preprocessing_layers, preprocessing_combiner, conv_layer_params,
             fc_layer_params, activation_fn=activation_fn, kernel_initializer=kernel_initializer,
-            name="encoder")
+            batch_squash=batch_squash, name="encoder")
         self._q_values = _projection.q_value_layer(count)
         self.create_variables()
 

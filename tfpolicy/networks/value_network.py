@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from specs import NestedTensor, NestedTensorSpec
 from tfpolicy.networks import _projection
-from tfpolicy.networks.encoding_network import EncodingNetwork
+from tfpolicy.networks.encoding_network import EncodingNetwork, check_batch_squash
 from tfpolicy.networks.network import Network
 
 __all__ = ["ValueNetwork"]
@@ -32,6 +32,10 @@ class ValueNetwork(Network):
       input_tensor_spec: the nest of specs of one unbatched observation.
       preprocessing_layers, preprocessing_combiner, conv_layer_params,
         fc_layer_params, activation_fn, kernel_initializer: as in `EncodingNetwork`.
+      batch_squash: True (TF-Agents' default): `[]`, `[B]` and `[B, T]`
+        observations, folded into one batch dim for the layers. False: exactly
+        `[B]`, given to the layers unchanged (others raise `ValueError`); see
+        `EncodingNetwork`.
       name: the module's name.
 
     Raises:
@@ -47,13 +51,15 @@ class ValueNetwork(Network):
         fc_layer_params: Optional[Sequence[int]] = (75, 40),
         activation_fn: Callable[[tf.Tensor], tf.Tensor] = keras.activations.relu,
         kernel_initializer: Any = None,
+        batch_squash: bool = True,
         name: Optional[str] = None,
     ):
         super().__init__(input_tensor_spec, (), name=name or "ValueNetwork")
+        self._squash_outer_dims = check_batch_squash(batch_squash)
         self._encoder = EncodingNetwork(
             input_tensor_spec, preprocessing_layers, preprocessing_combiner, conv_layer_params,
             fc_layer_params, activation_fn=activation_fn, kernel_initializer=kernel_initializer,
-            name="encoder")
+            batch_squash=batch_squash, name="encoder")
         self._value = _projection.value_layer()
         self.create_variables()
 

@@ -18,6 +18,7 @@ from tfpolicy.policies import py_tf_eager_policy
 from tfpolicy.policies import q_policy
 from tfpolicy.policies import random_py_policy
 from tfpolicy.policies import random_tf_policy
+from tfpolicy.policies import scripted_py_policy
 from tfpolicy.policies import tf_policy
 from tfpolicy.policies import tf_py_policy
 from tfpolicy.policies.actor_policy import ActorPolicy
@@ -34,6 +35,7 @@ from tfpolicy.policies.py_tf_eager_policy import PyTFEagerPolicy
 from tfpolicy.policies.q_policy import QPolicy
 from tfpolicy.policies.random_py_policy import RandomPyPolicy
 from tfpolicy.policies.random_tf_policy import RandomTFPolicy
+from tfpolicy.policies.scripted_py_policy import ScriptedPyPolicy
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.policies.tf_py_policy import TFPyPolicy
 
@@ -52,6 +54,7 @@ __all__ = [
     "q_policy",
     "random_py_policy",
     "random_tf_policy",
+    "scripted_py_policy",
     "tf_policy",
     "tf_py_policy",
     "ActorPolicy",
@@ -67,6 +70,7 @@ __all__ = [
     "QPolicy",
     "RandomPyPolicy",
     "RandomTFPolicy",
+    "ScriptedPyPolicy",
     "TFPolicy",
     "TFPyPolicy",
     "prune_unused_inputs",

@@ -116,8 +116,13 @@ class ActorPolicy(tf_policy.TFPolicy):
         actor_network = network_lib.as_network(
             actor_network, _network_input_spec(actor_network, time_step_spec, splitter))
         if hasattr(actor_network, "create_variables"):
-            # Built now so `variables()` and `update` see every weight before the first action.
-            actor_network.create_variables()
+            # Built now so `variables()` and `update` see every weight before the first action;
+            # a network made without an input spec (TF-Agents allows it) is given the policy's.
+            if getattr(actor_network, "input_tensor_spec", ()) is None:
+                actor_network.create_variables(
+                    _network_input_spec(_PlainModel, time_step_spec, splitter))
+            else:
+                actor_network.create_variables()
         if policy_state_spec is None:
             policy_state_spec = actor_network.state_spec
         super().__init__(
@@ -186,6 +191,10 @@ class ActorPolicy(tf_policy.TFPolicy):
         return tree.unflatten_as(self.action_spec, [masked])
 
 
+class _PlainModel:
+    """Stands for a network without an input spec in `_network_input_spec`."""
+
+
 def _network_input_spec(actor_network: Any, time_step_spec: TimeStep,
                         splitter: Optional[tf_policy.Splitter]) -> Any:
     """The observation spec the network is built for (only used to wrap plain models)."""
@@ -196,7 +205,7 @@ def _network_input_spec(actor_network: Any, time_step_spec: TimeStep,
         network_spec, _ = splitter(observation_spec)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
         raise TypeError(
-            "ActorPolicy wraps a plain model with as_network and needs its input spec, but "
+            "ActorPolicy needs the input spec of a plain model or of a network without one, but "
             f"observation_and_action_constraint_splitter failed on the observation spec "
             f"{observation_spec!r} ({type(e).__name__}: {e}); pass a Network, whose "
             "input_tensor_spec is known, or a splitter that also splits spec nests") from e

@@ -13,6 +13,10 @@ is that of the action under the mixture. Masked actions have probability 0.
 schedule), read on every call. Inside `tf.function` the variable (or the
 value a callable computes from variables) is read each run without
 retracing; a callable returning a Python float is frozen at trace time.
+Eager calls are compiled (see `TFPolicy.action`) for a float or a
+variable; with a callable the policy sets `run_eagerly`, so the callable
+runs on every eager call. To keep eager calls compiled, keep the schedule
+in a `tf.Variable` and assign it.
 
 >>> from specs import BoundedTensorSpec, TensorSpec
 >>> from tfpolicy.policies.q_policy import QPolicy
@@ -76,6 +80,9 @@ class EpsilonGreedyPolicy(_wrapper.PolicyWrapper):
         super().__init__(policy, emit_log_probability, _OWNER, name)
         self._discrete = discrete
         self._epsilon = epsilon
+        if callable(epsilon) and not isinstance(epsilon, tf.Variable):
+            # A compiled call would run the schedule once, at trace time.
+            self.run_eagerly = True
 
     def _epsilon_value(self) -> tf.Tensor:
         epsilon = self._epsilon

@@ -51,6 +51,7 @@ from specs import tensor_spec
 from specs import NestedTensor, NestedTensorSpec
 from tfpolicy import _soft_update
 from tfpolicy import _variables
+from tfpolicy.policies import _compiled_calls
 from tfpolicy.policies import _conversion
 from tfpolicy.policies import _log_probabilities
 from tfpolicy.policies._spec_properties import SpecProperties, check_time_step_spec
@@ -145,6 +146,9 @@ class TFPolicy(SpecProperties, tf.Module):
         self._splitter = observation_and_action_constraint_splitter
         self._validate_args = validate_args
         self._has_state = bool(tree.flatten(policy_state_spec))
+        self._run_eagerly = False
+        self._compiled_action: Optional[_compiled_calls.CompiledCall] = None
+        self._compiled_distribution: Optional[_compiled_calls.CompiledCall] = None
 
     # ---- specs and flags ----------------------------------------------------
 
@@ -164,9 +168,32 @@ class TFPolicy(SpecProperties, tf.Module):
 
     # ---- public API -----------------------------------------------------------
 
+    @property
+    def run_eagerly(self) -> bool:
+        """Whether eager `action` calls run op by op instead of compiled (default False).
+
+        Set it to True to debug `_action`/`_distribution` with Python
+        breakpoints, prints or `.numpy()`; `tf.config.run_functions_eagerly(True)`
+        has the same effect on every policy.
+        """
+        return self._run_eagerly
+
+    @run_eagerly.setter
+    def run_eagerly(self, value: bool) -> None:
+        self._run_eagerly = bool(value)
+
     def action(self, time_step: TimeStep, policy_state: NestedTensor = (),
                seed: Seed = None) -> PolicyStep:
         """The policy's action for a (batched or unbatched) time step.
+
+        Called eagerly without a seed, the action runs as a compiled function:
+        the first call with a new input signature (dtypes, shapes) checks the
+        inputs and, for a new outer rank, traces `action` once; later calls run
+        the traced graph (see `_compiled_calls.py`). Python side effects in
+        `_action`/`_distribution` therefore happen once per trace, not per
+        call; set `run_eagerly = True` (or `tf.config.run_functions_eagerly(True)`)
+        to run them op by op. Inside `tf.function`, and with a `seed`, the
+        action is built as written.
 
         Args:
           time_step: a `TimeStep` matching `time_step_spec`, with outer dims
@@ -182,7 +209,24 @@ class TFPolicy(SpecProperties, tf.Module):
           TypeError, ValueError: with `validate_args`, when an input or output
             does not match its spec; the message names the nest path.
         """
-        outer = self._check_inputs(time_step, policy_state) if self._validate_args else None
+        if (seed is None and not self._run_eagerly and tf.executing_eagerly()
+                and not tf.config.functions_run_eagerly()):
+            compiled = self._compiled_action
+            if compiled is None:
+                compiled = self._compiled_action = _compiled_calls.CompiledCall(self, "action")
+            step = compiled(time_step, policy_state)
+            if step is not None:
+                return step
+        return self._eager_action(time_step, policy_state, seed)
+
+    def _eager_action(self, time_step: TimeStep, policy_state: NestedTensor, seed: Seed,
+                      checked_outer: Optional[tuple] = None) -> PolicyStep:
+        """`action` built op by op: what the compiled call traces, with the outer
+        dims of inputs it has checked already as `checked_outer`."""
+        if checked_outer is not None:
+            outer = checked_outer
+        else:
+            outer = self._check_inputs(time_step, policy_state) if self._validate_args else None
         time_step, policy_state = self._converted_inputs(time_step, policy_state)
         dist_step = None
         if type(self)._action is TFPolicy._action:
@@ -214,11 +258,31 @@ class TFPolicy(SpecProperties, tf.Module):
           `PolicyStep(action=<nest of tfp distributions like action_spec>,
           state, info)`; the info carries no log-probability (there is no action).
 
+        Called eagerly, it is compiled as `action` is, when the distributions
+        are composite tensors (TFP's are) and can leave a graph.
+
         Raises:
           TypeError: for a policy that implements only `_action`, and (with
             `validate_args`) for inputs or outputs that do not match their specs.
         """
-        outer = self._check_inputs(time_step, policy_state) if self._validate_args else None
+        if (self.has_distribution and not self._run_eagerly and tf.executing_eagerly()
+                and not tf.config.functions_run_eagerly()):
+            compiled = self._compiled_distribution
+            if compiled is None:
+                compiled = self._compiled_distribution = _compiled_calls.CompiledCall(
+                    self, "distribution")
+            step = compiled(time_step, policy_state)
+            if step is not None:
+                return step
+        return self._eager_distribution(time_step, policy_state)
+
+    def _eager_distribution(self, time_step: TimeStep, policy_state: NestedTensor,
+                            checked_outer: Optional[tuple] = None) -> PolicyStep:
+        """`distribution` built op by op (see `_eager_action`)."""
+        if checked_outer is not None:
+            outer = checked_outer
+        else:
+            outer = self._check_inputs(time_step, policy_state) if self._validate_args else None
         step = self._unchecked_distribution(time_step, policy_state)
         if self._validate_args:
             nest_utils.check_nest(step.state, self._specs.policy_state, outer_shape=outer,

@@ -124,6 +124,15 @@ def _make(step_type: np.int32, observation: Nest, reward: Nest, discount: Any,
         observation=observation)
 
 
+def _batch_size_shape(batch_size: Union[int, tf.Tensor, None]) -> Shape:
+    """The outer dims of a step with `batch_size` entries: `()` for None."""
+    if batch_size is None:
+        return ()
+    if tf.is_tensor(batch_size):
+        return tf.reshape(tf.cast(batch_size, tf.int32), [1])
+    return (int(batch_size),)
+
+
 def restart(observation: Nest, batch_size: Union[int, tf.Tensor, None] = None,
             reward_spec: Optional[NestedSpec] = None) -> TimeStep:
     """The first time step of an episode: step type FIRST, reward 0, discount 1.
@@ -147,12 +156,7 @@ def restart(observation: Nest, batch_size: Union[int, tf.Tensor, None] = None,
     tensors = contains_tensor(observation, batch_size)
     if reward_spec is None:
         reward_spec = tf.TensorSpec([], tf.float32, name="reward")
-    if batch_size is None:
-        shape: Shape = ()
-    elif tf.is_tensor(batch_size):
-        shape = tf.reshape(tf.cast(batch_size, tf.int32), [1])
-    else:
-        shape = (int(batch_size),)
+    shape = _batch_size_shape(batch_size)
     if tensors:
         reward = tensor_spec.zero_spec_nest(reward_spec, shape)
     else:

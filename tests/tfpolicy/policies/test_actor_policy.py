@@ -258,6 +258,8 @@ def test_categorical_actor_in_tf_function_with_unknown_batch():
 def test_training_flag_and_step_type_reach_the_network(training):
     actor = Categorical()
     policy = ActorPolicy(TS_SPEC, DISCRETE, actor, training=training)
+    # The actor records its inputs in Python, which a compiled call does at trace time only.
+    policy.run_eagerly = True
     assert policy.training is training
     actor.calls.clear()
     time_step = mid(2)._replace(step_type=tf.constant([0, 2], tf.int32))
