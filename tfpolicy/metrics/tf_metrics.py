@@ -23,6 +23,7 @@ therefore gives the same numbers to both kinds of metrics.
 (4.0, [3.0, 5.0])
 """
 
+import abc
 import operator
 from typing import Any, List, Optional, Sequence
 
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-class TFStepMetric(tf.Module):
+class TFStepMetric(tf.Module, abc.ABC):
     """A metric updated in-graph with every trajectory a driver produces.
 
     Subclasses create their variables in `__init__` and implement
@@ -71,17 +72,17 @@ class TFStepMetric(tf.Module):
         """Updates the metric (see `call`); returns what `call` returns."""
         return self.call(*args, **kwargs)
 
+    @abc.abstractmethod
     def call(self, trajectory: Trajectory) -> Trajectory:
         """Updates the state with one batched `Trajectory`; returns the trajectory."""
-        raise NotImplementedError(f"{type(self).__name__} must define call()")
 
+    @abc.abstractmethod
     def result(self) -> tf.Tensor:
         """The metric's current value, as a tensor."""
-        raise NotImplementedError(f"{type(self).__name__} must define result()")
 
+    @abc.abstractmethod
     def reset(self) -> None:
         """Forgets everything seen so far (zeroes the variables)."""
-        raise NotImplementedError(f"{type(self).__name__} must define reset()")
 
     def init_variables(self) -> None:
         """Kept for TF-Agents code that calls it; returns None.
@@ -208,8 +209,9 @@ class _Counter(TFStepMetric):
             self._count = tf.Variable(tf.zeros([], self.dtype), trainable=False,
                                       name=variable_name)
 
+    @abc.abstractmethod
     def _counts(self, step_type: tf.Tensor, next_step_type: tf.Tensor) -> tf.Tensor:
-        raise NotImplementedError
+        """`[B]`: what each entry of this trajectory adds to the count."""
 
     def call(self, trajectory: Trajectory) -> Trajectory:
         step_type, next_step_type = _step_types(trajectory, self.name)
@@ -282,9 +284,9 @@ class _EpisodeWindowMetric(TFStepMetric):
                                             trainable=False, name="Accumulator")
             self._window = _Window(self._buffer_size, self._dtype, name="Buffer")
 
+    @abc.abstractmethod
     def _increment(self, trajectory: Trajectory) -> tf.Tensor:
         """`[B]`: what one non-boundary step adds to each entry's episode total."""
-        raise NotImplementedError
 
     def _check_batch(self, step_type: tf.Tensor) -> List[Any]:
         size = step_type.shape[0]

@@ -374,7 +374,8 @@ class Network(_layer_api.LayerAPI, tf.Module, abc.ABC):
     def _call(self, observation: NestedTensor, step_type: Optional[tf.Tensor],
               network_state: NestedTensor, training: bool) -> Tuple[Any, Any]:
         """One step for a batch `[B]`: returns `(output [B, ...], new_state [B, ...])`."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement `_call`")
+        raise TypeError(f"{type(self).__name__} implements `call`, not `_call`; call the "
+                        "network itself (`network(observation, ...)`)")
 
     def _call_sequence(self, observation: NestedTensor, step_type: Optional[tf.Tensor],
                        network_state: NestedTensor, training: bool) -> Tuple[Any, Any]:

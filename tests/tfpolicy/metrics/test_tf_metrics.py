@@ -245,3 +245,12 @@ def test_init_variables_is_a_no_op():
     metric = _feed(tf_metrics.NumberOfEpisodes())
     assert metric.init_variables() is None
     assert int(metric.result()) == 2
+
+
+def test_a_metric_without_result_and_reset_cannot_be_built():
+    class OnlyCall(tf_metrics.TFStepMetric):
+        def call(self, trajectory):
+            return trajectory
+
+    with pytest.raises(TypeError, match="abstract.*(reset|result)"):
+        OnlyCall(name="only_call")
