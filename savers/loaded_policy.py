@@ -126,7 +126,6 @@ class LoadedPolicy(_export_functions.ServedExport, TFPolicy):
         # A list attribute, so `TFPolicy.variables()` (and `update`) find exactly these.
         self._model_variables = list(loaded.model_variables)
         self._action_fn = _export_functions.action_function(loaded)
-        self._num_actions = len(tree.flatten(specs.action_spec))
         self._num_states = len(tree.flatten(specs.policy_state_spec))
         if "distribution" in specs.signatures and specs.distribution_note is None:
             inputs, outputs = specs.signatures["distribution"]

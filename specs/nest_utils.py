@@ -683,16 +683,7 @@ def batch_nested_tensors(tensors: Nest, specs: Optional[NestedSpec] = None) -> N
     >>> batched["pos"].shape, batched["step"].shape
     (TensorShape([3, 2]), TensorShape([1]))
     """
-    if specs is None:
-        return tree.map_structure(_expand_dims0, tensors)
-    leaves = _checked_leaves(tensors, specs, "tensors")
-    out = []
-    for path, x, s in leaves:
-        if _outer_rank_of("tensors", path, x, s, (0, 1)) == 0:
-            out.append(_expand_dims0(x))
-        else:
-            out.append(_as_tensor(x, s.dtype))
-    return _pack_like(tensors, specs, out) if leaves else tensors
+    return _change_batch(tensors, specs, 0, _expand_dims0)
 
 
 def unbatch_nested_tensors(tensors: Nest, specs: Optional[NestedSpec] = None) -> Nest:
@@ -705,15 +696,18 @@ def unbatch_nested_tensors(tensors: Nest, specs: Optional[NestedSpec] = None) ->
       TypeError: the structures differ.
       ValueError: a leaf has neither 0 nor 1 outer dims or mismatched inner dims.
     """
+    return _change_batch(tensors, specs, 1, _squeeze0)
+
+
+def _change_batch(tensors: Nest, specs: Optional[NestedSpec], rank: int,
+                  change: Any) -> Nest:
+    """`change` applied to the leaves with `rank` outer dims (all leaves without
+    `specs`); the others, which must have the other of 0 and 1, pass as tensors."""
     if specs is None:
-        return tree.map_structure(_squeeze0, tensors)
+        return tree.map_structure(change, tensors)
     leaves = _checked_leaves(tensors, specs, "tensors")
-    out = []
-    for path, x, s in leaves:
-        if _outer_rank_of("tensors", path, x, s, (0, 1)) == 1:
-            out.append(_squeeze0(x))
-        else:
-            out.append(_as_tensor(x, s.dtype))
+    out = [change(x) if _outer_rank_of("tensors", path, x, s, (0, 1)) == rank
+           else _as_tensor(x, s.dtype) for path, x, s in leaves]
     return _pack_like(tensors, specs, out) if leaves else tensors
 
 

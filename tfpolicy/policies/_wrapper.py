@@ -71,8 +71,6 @@ class PolicyWrapper(tf_policy.TFPolicy):
             observation_and_action_constraint_splitter=splitter,
             validate_args=policy.validate_args, name=name)
         self._wrapped_policy = policy
-        # A policy that must run op by op (see `TFPolicy.run_eagerly`) makes its wrapper do so.
-        self.run_eagerly = policy.run_eagerly
 
     @property
     def wrapped_policy(self) -> tf_policy.TFPolicy:

@@ -174,9 +174,14 @@ class TFPolicy(SpecProperties, tf.Module):
 
         Set it to True to debug `_action`/`_distribution` with Python
         breakpoints, prints or `.numpy()`; `tf.config.run_functions_eagerly(True)`
-        has the same effect on every policy.
+        has the same effect on every policy. A policy that wraps another
+        (`_wrapped_policy`: greedy, epsilon-greedy, Boltzmann, noise) runs
+        eagerly when the wrapped one does.
         """
-        return self._run_eagerly
+        if self._run_eagerly:
+            return True
+        wrapped = getattr(self, "_wrapped_policy", None)
+        return isinstance(wrapped, TFPolicy) and wrapped.run_eagerly
 
     @run_eagerly.setter
     def run_eagerly(self, value: bool) -> None:
@@ -209,7 +214,7 @@ class TFPolicy(SpecProperties, tf.Module):
           TypeError, ValueError: with `validate_args`, when an input or output
             does not match its spec; the message names the nest path.
         """
-        if (seed is None and not self._run_eagerly and tf.executing_eagerly()
+        if (seed is None and not self.run_eagerly and tf.executing_eagerly()
                 and not tf.config.functions_run_eagerly()):
             compiled = self._compiled_action
             if compiled is None:
@@ -265,7 +270,7 @@ class TFPolicy(SpecProperties, tf.Module):
           TypeError: for a policy that implements only `_action`, and (with
             `validate_args`) for inputs or outputs that do not match their specs.
         """
-        if (self.has_distribution and not self._run_eagerly and tf.executing_eagerly()
+        if (self.has_distribution and not self.run_eagerly and tf.executing_eagerly()
                 and not tf.config.functions_run_eagerly()):
             compiled = self._compiled_distribution
             if compiled is None:

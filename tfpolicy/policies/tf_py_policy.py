@@ -77,9 +77,8 @@ class TFPyPolicy(TFPolicy):
         py = self._py_policy
         if self._py_policy_is_batched or np.ndim(time_step.step_type) == 0:
             return py.action(time_step, policy_state)
-        has_state = bool(tree.flatten(self.policy_state_spec))
         time_steps = nest_utils.unstack_nested_arrays(time_step)
-        states = (nest_utils.unstack_nested_arrays(policy_state) if has_state
+        states = (nest_utils.unstack_nested_arrays(policy_state) if self._has_state
                   else [policy_state] * len(time_steps))
         steps = [py.action(t, s) for t, s in zip(time_steps, states)]
         if not steps:
@@ -119,8 +118,9 @@ class TFPyPolicy(TFPolicy):
             batch_size = int(batch_size.numpy())
         if self._py_policy_is_batched or batch_size is None:
             state = self._py_policy.get_initial_state(batch_size)
-        else:
+        elif self._has_state:
             state = nest_utils.stack_nested_arrays(
-                [self._py_policy.get_initial_state(None)] * int(batch_size)) if tree.flatten(
-                    self.policy_state_spec) else ()
+                [self._py_policy.get_initial_state(None)] * int(batch_size))
+        else:
+            state = ()
         return tree.map_structure(tf.convert_to_tensor, state)

@@ -282,3 +282,19 @@ def test_a_callable_epsilon_runs_eagerly_and_so_does_its_wrapper():
     second = policy.distribution(step).action.probs_parameter().numpy()
     np.testing.assert_allclose(first, [[0.0, 0.0, 1.0]], atol=1e-7)
     np.testing.assert_allclose(second, [[1 / 3] * 3], rtol=1e-6)
+
+
+def test_a_wrapper_follows_its_wrapped_policys_run_eagerly_even_when_set_later():
+    from tfpolicy.policies import GaussianPolicy
+
+    class Mean(TFPolicy):
+        def _distribution(self, time_step, policy_state):
+            return PolicyStep(tfp.distributions.Deterministic(time_step.observation))
+
+    inner = Mean(TS_SPEC, BoundedTensorSpec([2], tf.float32, -1.0, 1.0))
+    noisy, greedy_wrapper = GaussianPolicy(inner, scale=0.1), GreedyPolicy(inner)
+    assert not noisy.run_eagerly and not greedy_wrapper.run_eagerly
+    inner.run_eagerly = True
+    assert noisy.run_eagerly and greedy_wrapper.run_eagerly
+    noisy.action(step_of([[0.5, -0.5]]))
+    assert noisy._compiled_action is None
