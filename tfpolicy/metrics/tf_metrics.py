@@ -194,6 +194,14 @@ class _Window(tf.Module):
         return tf.gather(self._data, tf.math.floormod(head - length + tf.range(length),
                                                       self._capacity))
 
+    def mean(self) -> tf.Tensor:
+        """Scalar: the mean of the values held; 0 when empty.
+
+        Slots not yet written hold zeros, so the sum needs no gather.
+        """
+        return tf.math.divide_no_nan(tf.reduce_sum(self._data),
+                                     tf.cast(self.length(), self._data.dtype))
+
     def reset(self) -> None:
         self._data.assign(tf.zeros_like(self._data))
         self._head.assign(0)
@@ -359,9 +367,7 @@ class AverageReturnMetric(_ReturnWindowMetric):
 
     def result(self) -> tf.Tensor:
         """Scalar: the mean return over the window; 0 before any episode ended."""
-        values = self._window.values()
-        return tf.math.divide_no_nan(tf.reduce_sum(values),
-                                     tf.cast(tf.size(values), self._dtype))
+        return self._window.mean()
 
 
 class MaxReturnMetric(_ReturnWindowMetric):
@@ -409,9 +415,7 @@ class AverageEpisodeLengthMetric(_EpisodeWindowMetric):
 
     def result(self) -> tf.Tensor:
         """Scalar: the mean episode length over the window; 0 before any episode ended."""
-        values = self._window.values()
-        return tf.math.divide_no_nan(tf.reduce_sum(values),
-                                     tf.cast(tf.size(values), self._dtype))
+        return self._window.mean()
 
 
 class ChosenActionHistogram(TFHistogramStepMetric):

@@ -110,6 +110,7 @@ def test_more_episodes_in_one_call_than_the_window_holds():
     metric = tf_metrics.AverageReturnMetric(batch_size=3, buffer_size=2)
     metric(_row([F, F, F], [L, L, L], [1.0, 2.0, 3.0]))
     assert metric.values().numpy().tolist() == [2.0, 3.0]  # batch order, the last two stay
+    assert float(metric.result()) == 2.5
 
 
 def test_batch_entries_accumulate_separately():
@@ -135,6 +136,7 @@ def test_reset_zeroes_counts_windows_and_accumulators():
     assert returns.values().numpy().tolist() == []
     returns(_row([M], [L], [2.0]))  # the half episode (4) was forgotten
     assert returns.values().numpy().tolist() == [2.0]
+    assert float(returns.result()) == 2.0  # the mean over one episode, not over the window
 
 
 def test_call_returns_the_trajectory():
