@@ -46,9 +46,12 @@ def _with_temperature(distribution: tfd.Distribution, temperature: tf.Tensor,
             reinterpreted_batch_ndims=distribution.reinterpreted_batch_ndims)
     if isinstance(distribution, tfd.Categorical):
         logits = distribution.logits_parameter()
-        # `copy` keeps the class and its other parameters (a shifted
-        # categorical's shift, the dtype).
-        return distribution.copy(logits=logits / tf.cast(temperature, logits.dtype), probs=None)
+        # Multiplied by the reciprocal, not divided: a graph rewrites a division
+        # by a constant into that product, and the seeded call (op by op) must
+        # give the compiled call's logits to the last bit. `copy` keeps the
+        # class and its other parameters (a shifted categorical's shift, the dtype).
+        inverse = tf.math.reciprocal(tf.cast(temperature, logits.dtype))
+        return distribution.copy(logits=logits * inverse, probs=None)
     raise TypeError(nest_utils.nest_error_message(
         "the wrapped policy's distribution for the action", path,
         f"a {type(distribution).__name__}, where categorical logits are scaled",
