@@ -2,11 +2,13 @@
 
 Public surface of the `specs` package. Modules: `array_spec` (numpy side),
 `tensor_spec` (TensorFlow side and nest helpers), `nest_utils` (path-aware
-checks), `spaces` (gymnasium conversion; imports gymnasium lazily), `types` (the
-shared type aliases).
+checks), `spaces` (gymnasium conversion; imports gymnasium lazily),
+`distribution_spec` (how a distribution output is built), `types` (the shared
+type aliases).
 """
 
 from specs import array_spec
+from specs import distribution_spec
 from specs import nest_utils
 from specs import spaces
 from specs import tensor_spec
@@ -24,6 +26,7 @@ from specs.array_spec import check_arrays_nest
 from specs.array_spec import is_bounded
 from specs.array_spec import is_continuous
 from specs.array_spec import is_discrete
+from specs.distribution_spec import DistributionSpec
 from specs.nest_utils import assert_same_structure
 from specs.nest_utils import check_nest
 from specs.nest_utils import flatten_with_paths
@@ -42,6 +45,7 @@ from specs.tensor_spec import zero_spec_nest
 
 __all__ = [
     "array_spec",
+    "distribution_spec",
     "nest_utils",
     "spaces",
     "tensor_spec",
@@ -56,6 +60,7 @@ __all__ = [
     "ArraySpec",
     "BoundedArraySpec",
     "BoundedTensorSpec",
+    "DistributionSpec",
     "TensorSpec",
     "add_outer_dims_nest",
     "assert_same_structure",

@@ -110,8 +110,17 @@ class ArraySpec:
         return (ArraySpec, (self._shape, self._dtype, self._name))
 
     def check_array(self, array: Any) -> bool:
-        """Whether `array` is an array (or numpy scalar) of this exact shape and dtype."""
-        if isinstance(array, np.generic):
+        """Whether `array` is an array (or numpy scalar) of this exact shape and dtype.
+
+        A Python number counts as a scalar of `np.dtype(type(number))`
+        (`int` is int64, `float` float64), as in TF-Agents; lists are not arrays.
+
+        >>> ArraySpec((), np.int64).check_array(3), ArraySpec((1,), np.int64).check_array([3])
+        (True, False)
+        """
+        if isinstance(array, (bool, int, float, complex)):
+            array = np.asarray(array, np.dtype(type(array)))
+        elif isinstance(array, np.generic):
             array = np.asarray(array)
         return (
             isinstance(array, np.ndarray)

@@ -17,8 +17,10 @@ import numpy as np
 import tensorflow as tf
 import tree
 
+from specs import _proto
 from specs import array_spec as _array_spec
 from specs._messages import nest_error_message
+from specs._proto import StructuredValue
 from specs.types import NestedSpec, NestedTensor, NestedTensorSpec
 from specs.array_spec import ArraySpec, BoundedArraySpec, is_bounded, is_continuous, is_discrete
 
@@ -40,6 +42,11 @@ __all__ = [
     "is_bounded",
     "is_discrete",
     "is_continuous",
+    "to_proto",
+    "from_proto",
+    "from_packed_proto",
+    "to_pbtxt_file",
+    "from_pbtxt_file",
 ]
 
 _NOT_A_SPEC = "not a spec: expected an ArraySpec or TensorSpec, got {spec!r}"
@@ -505,3 +512,75 @@ def zero_spec_nest(specs: NestedSpec, outer_dims: Optional[OuterDims] = None) ->
         return tf.zeros(_full_shape(outer, s), s.dtype)
 
     return tree.map_structure(zeros, from_spec(specs))
+
+
+def to_proto(spec: NestedSpec) -> StructuredValue:
+    """Encodes a nest of specs as a `StructuredValue` proto (TensorFlow's `struct.proto`).
+
+    Array specs are written as the tensor specs `from_spec` makes of them;
+    bounds and names are kept. Lists, tuples, namedtuples (by type name and
+    fields), string-keyed dicts, None and Python scalars are written too.
+
+    >>> proto = to_proto({"action": BoundedTensorSpec((), tf.int32, 0, 2, "action")})
+    >>> from_proto(proto)
+    {'action': BoundedTensorSpec(shape=(), dtype=tf.int32, name='action', minimum=0, maximum=2)}
+
+    Raises:
+      TypeError: a leaf is neither a spec nor another encodable value, or a
+        dict has a key that is not a string (its nest path named).
+    """
+    return _proto.encode(spec)
+
+
+def from_proto(spec_proto: StructuredValue) -> NestedSpec:
+    """Decodes a `StructuredValue` proto into the nest of specs it describes.
+
+    Dense specs come back as `tf.TensorSpec`s, bounded ones as
+    `BoundedTensorSpec`s. A namedtuple comes back as a `collections.namedtuple`
+    with the recorded type name and fields (not the original class, which the
+    proto does not identify); one class per name and fields, so two decoded
+    nests compare as the same structure.
+
+    Raises:
+      ValueError: a part of the proto holds no value or cannot be decoded
+        (its nest path named).
+    """
+    return _proto.decode(spec_proto)
+
+
+def from_packed_proto(spec_packed_proto: Any) -> NestedSpec:
+    """Decodes a `google.protobuf.Any` that packs a `StructuredValue` (see `from_proto`).
+
+    Raises:
+      TypeError: `spec_packed_proto` is not an `Any` proto.
+      ValueError: it packs another message type.
+    """
+    return from_proto(_proto.unpack(spec_packed_proto))
+
+
+def to_pbtxt_file(output_path: str, spec: NestedSpec) -> None:
+    """Writes a nest of specs to `output_path` as a text `StructuredValue` proto.
+
+    This is the format of the `policy_specs.pbtxt` file TF-Agents' policy
+    saver writes; `from_pbtxt_file` (here or in TF-Agents) reads it back. The
+    file is written to a temporary sibling and renamed into place, so it
+    appears complete or not at all. Any `tf.io.gfile` path works.
+
+    Raises:
+      TypeError: as `to_proto`.
+    """
+    _proto.write_pbtxt(output_path, to_proto(spec))
+
+
+def from_pbtxt_file(spec_path: str) -> NestedSpec:
+    """Reads a nest of specs from a text `StructuredValue` proto file.
+
+    Reads the `policy_specs.pbtxt` that TF-Agents' policy saver writes (or
+    `to_pbtxt_file`); decoded as `from_proto` does.
+
+    Raises:
+      FileNotFoundError: there is no file at `spec_path`.
+      ValueError: the file is not a text `StructuredValue` proto, or as
+        `from_proto`.
+    """
+    return from_proto(_proto.read_pbtxt(spec_path))

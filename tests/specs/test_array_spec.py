@@ -652,3 +652,15 @@ def test_float_scalar_sample_is_a_zero_d_array():
     spec = BoundedArraySpec((), np.float32, 0.0, 1.0)
     sample = array_spec.sample_bounded_spec(spec, np.random.default_rng(0))
     assert isinstance(sample, np.ndarray) and sample.shape == () and sample.dtype == np.float32
+
+
+def test_check_array_takes_python_numbers_as_scalars_of_their_numpy_dtype():
+    assert ArraySpec((), np.int64).check_array(3)
+    assert ArraySpec((), np.float64).check_array(2.5)
+    assert ArraySpec((), np.bool_).check_array(True)
+    assert not ArraySpec((), np.int32).check_array(3)  # int is int64
+    assert not ArraySpec((), np.float32).check_array(2.5)
+    assert not ArraySpec((1,), np.int64).check_array(3)
+    assert not ArraySpec((1,), np.int64).check_array([3])  # lists are not arrays
+    assert BoundedArraySpec((), np.int64, 0, 5).check_array(5)
+    assert not BoundedArraySpec((), np.int64, 0, 5).check_array(6)

@@ -792,3 +792,107 @@ def test_property_unstack_then_stack_round_trips(spec, seed, batch):
     items = nest_utils.unstack_nested_arrays(value)
     assert len(items) == batch
     _assert_nests_equal(nest_utils.stack_nested_arrays(items), value)
+
+
+# --------------------------------------------------------------------------
+# has_tensors, fast_map_structure, spec_shape and the remaining checks
+# --------------------------------------------------------------------------
+
+
+def test_has_tensors_sees_dense_and_sparse_tensors_only():
+    assert not nest_utils.has_tensors({"a": np.zeros(2)}, [1.0, True], None)
+    assert nest_utils.has_tensors({"a": np.zeros(2)}, (tf.constant(1),))
+    assert nest_utils.has_tensors([tf.sparse.eye(2)])
+    assert not nest_utils.has_tensors()
+
+
+def test_fast_map_structure_maps_leaves_into_the_first_structure():
+    out = nest_utils.fast_map_structure(lambda a, b: a - b, Pair(5, {"x": 3}), [1, {"x": 1}])
+    assert out == Pair(4, {"x": 2})
+
+
+def test_fast_map_structure_expands_composites_when_asked():
+    sparse = tf.SparseTensor([[0, 1]], [4.0], [2, 2])
+    # The components are indices, values and dense shape; only values are floats.
+    doubled = nest_utils.fast_map_structure(lambda t: t * 2 if t.dtype.is_floating else t,
+                                            {"s": sparse}, expand_composites=True)
+    assert isinstance(doubled["s"], tf.SparseTensor)
+    np.testing.assert_array_equal(tf.sparse.to_dense(doubled["s"]), [[0, 8], [0, 0]])
+
+
+def test_fast_map_structure_rejects_different_leaf_counts_and_unknown_keywords():
+    with pytest.raises(ValueError, match=r"different numbers of leaves: \[2, 1\]"):
+        nest_utils.fast_map_structure(lambda a, b: a, [1, 2], [1])
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['check_types'\]"):
+        nest_utils.fast_map_structure(lambda a: a, [1], check_types=False)
+
+
+def test_fast_map_structure_flatten_packs_flat_lists():
+    out = nest_utils.fast_map_structure_flatten(lambda a, b: a * b, {"b": 0, "a": 0},
+                                                [2, 3], [10, 100])
+    assert out == {"a": 20, "b": 300}  # flat order is sorted keys: a, b
+    with pytest.raises(ValueError, match="structure has 2 leaves but the flat lists have "
+                                         r"lengths \[3\]"):
+        nest_utils.fast_map_structure_flatten(lambda a: a, {"b": 0, "a": 0}, [1, 2, 3])
+
+
+def test_spec_shape_of_specs_tensors_and_sparse_tensors():
+    assert nest_utils.spec_shape(ArraySpec((2, 3), np.float32)).as_list() == [2, 3]
+    assert nest_utils.spec_shape(tf.zeros([4])).as_list() == [4]
+    assert nest_utils.spec_shape(tf.SparseTensor([[0, 0, 0]], [1.0], [2, 3, 4])).as_list() == [
+        None, None, None]
+
+
+def test_assert_tensors_matching_dtypes_and_shapes_compares_dtype_and_rank_only():
+    nest_utils.assert_tensors_matching_dtypes_and_shapes(
+        {"a": tf.zeros([3, 2]), "b": 1.0}, {"a": np.zeros([5, 7], np.float32), "b": 2.0},
+        "Agent", "x", "y")
+    with pytest.raises(ValueError, match=r"Agent: x at 'a': dtype or rank does not match y: "
+                                         r"x has dtype float32 and shape \(3, 2\), y has dtype "
+                                         r"float32 and shape \(3,\)"):
+        nest_utils.assert_tensors_matching_dtypes_and_shapes(
+            {"a": tf.zeros([3, 2])}, {"a": tf.zeros([3])}, "Agent", "x", "y")
+
+
+def test_assert_tensors_matching_dtypes_and_shapes_names_structure_mismatch():
+    with pytest.raises(ValueError, match="Agent: x and y do not have matching structures"):
+        nest_utils.assert_tensors_matching_dtypes_and_shapes(
+            {"a": tf.zeros([3])}, {"b": tf.zeros([3])}, "Agent", "x", "y")
+
+
+def test_flatten_and_check_shape_nested_specs_returns_specs_and_reference_shapes():
+    specs = {"a": tf.TensorSpec([None, 2]), "b": tf.TensorSpec([], tf.int32)}
+    reference = {"a": tf.TensorSpec([4, 2]), "b": tf.TensorSpec([], tf.int32)}
+    flat_specs, flat_shapes = nest_utils.flatten_and_check_shape_nested_specs(specs, reference)
+    assert flat_specs == [specs["a"], specs["b"]]
+    assert [s.as_list() for s in flat_shapes] == [[4, 2], []]
+
+
+def test_flatten_and_check_shape_nested_specs_names_the_incompatible_path():
+    with pytest.raises(ValueError, match=r"specs at 'a': shape \(3,\) is not compatible with "
+                                         r"the reference spec's shape \(2,\)"):
+        nest_utils.flatten_and_check_shape_nested_specs({"a": tf.TensorSpec([3])},
+                                                        {"a": tf.TensorSpec([2])})
+
+
+@pytest.mark.parametrize("spec, reason", [
+    (ArraySpec((), np.float32), "is not a tensor spec"),
+    (tf.TensorSpec([2]), "emits more than one value"),
+    (tf.TensorSpec([1], tf.int32), "does not emit real numbers"),
+])
+def test_assert_value_spec_rejects_non_value_specs(spec, reason):
+    nest_utils.assert_value_spec({"v": tf.TensorSpec([]), "w": tf.TensorSpec([1], tf.float64)},
+                                 "Net")
+    with pytest.raises(ValueError, match=rf"Net: output_spec at 'x/0': {reason}"):
+        nest_utils.assert_value_spec({"x": [spec]}, "Net")
+
+
+def test_tree_aliases_follow_tf_nests_semantics():
+    nest = {"b": 1, "a": {"y": (2, 3), "x": 4}}
+    assert nest_utils.flatten_up_to({"a": 0, "b": 0}, nest) == [{"y": (2, 3), "x": 4}, 1]
+    assert nest_utils.flatten_with_tuple_paths(nest) == [
+        (("a", "x"), 4), (("a", "y", 0), 2), (("a", "y", 1), 3), (("b",), 1)]
+    assert nest_utils.map_structure_up_to({"a": 0, "b": 0}, tree.flatten, nest) == {
+        "a": [4, 2, 3], "b": [1]}
+    assert nest_utils.map_structure_with_paths(lambda p, x, y: f"{p}:{x + y}", nest, nest) == {
+        "b": "b:2", "a": {"y": ("a/y/0:4", "a/y/1:6"), "x": "a/x:8"}}

@@ -24,12 +24,27 @@ from specs import Nest
 __all__ = [
     "PolicyStep",
     "PolicyInfo",
+    "CommonFields",
     "set_log_probability",
     "get_log_probability",
     "without_log_probability",
 ]
 
-_LOG_PROBABILITY = "log_probability"
+
+
+class CommonFields:
+    """Names of the info fields that several policies share.
+
+    >>> getattr(PolicyInfo(log_probability=-0.5), CommonFields.LOG_PROBABILITY)
+    -0.5
+    """
+
+    LOG_PROBABILITY = "log_probability"
+    """The log-probability of the chosen action (`PolicyInfo.log_probability`)."""
+
+
+_LOG_PROBABILITY = CommonFields.LOG_PROBABILITY
+_UNSET = object()
 _SUPPORTED_INFOS = (
     "the empty tuple (), a PolicyInfo or other NamedTuple with a 'log_probability' "
     "field, or a dict")
@@ -99,14 +114,17 @@ def set_log_probability(info: Nest, log_probability: Nest) -> Nest:
         f"supported infos are {_SUPPORTED_INFOS}")
 
 
-def get_log_probability(info: Nest, default: Any = None) -> Any:
-    """The log-probability carried by `info`, or `default` if it carries none.
+def get_log_probability(info: Nest, default_log_probability: Any = None, *,
+                        default: Any = _UNSET) -> Any:
+    """The log-probability carried by `info`, or the default if it carries none.
 
     Args:
       info: any policy info. A NamedTuple's `log_probability` field or a
         dict's 'log_probability' key is returned; a field left at `()`
         (as in `PolicyInfo()`) counts as absent.
-      default: what to return when there is no log-probability.
+      default_log_probability: what to return when there is no log-probability
+        (TF-Agents' name for the argument).
+      default: the same, by a shorter keyword; wins when both are given.
 
     Returns:
       The log-probability, or `default`.
@@ -116,6 +134,8 @@ def get_log_probability(info: Nest, default: Any = None) -> Any:
     >>> get_log_probability({"log_probability": -1.0})
     -1.0
     """
+    if default is _UNSET:
+        default = default_log_probability
     if _has_log_probability_field(info):
         value = getattr(info, _LOG_PROBABILITY)
     elif isinstance(info, dict):

@@ -65,6 +65,21 @@ class StepType:
     LAST = np.int32(2)
     """The last step of an episode (terminated or truncated)."""
 
+    def __new__(cls, value: Any) -> np.int32:
+        """The member equal to `value`: `StepType(2)` is `StepType.LAST`.
+
+        >>> StepType(np.int64(1)) is StepType.MID
+        True
+
+        Raises:
+          ValueError: `value` is not 0, 1 or 2.
+        """
+        for member in (cls.FIRST, cls.MID, cls.LAST):
+            if np.ndim(value) == 0 and value == member:
+                return member
+        raise ValueError(f"no StepType has the value {value!r}: expected 0 (FIRST), "
+                         "1 (MID) or 2 (LAST)")
+
 
 class TimeStep(NamedTuple):
     """One step of an environment, unbatched or with outer (batch) dims `B`.
@@ -124,23 +139,28 @@ def _make(step_type: np.int32, observation: Nest, reward: Nest, discount: Any,
         observation=observation)
 
 
-def _batch_size_shape(batch_size: Union[int, tf.Tensor, None]) -> Shape:
-    """The outer dims of a step with `batch_size` entries: `()` for None."""
+def _batch_size_shape(batch_size: Union[int, Sequence[int], tf.Tensor, None]) -> Shape:
+    """The outer dims of a step with `batch_size` entries: `()` for None; a
+    sequence (or 1-D tensor) is taken as the whole outer shape."""
     if batch_size is None:
         return ()
     if tf.is_tensor(batch_size):
-        return tf.reshape(tf.cast(batch_size, tf.int32), [1])
+        return tf.reshape(tf.cast(batch_size, tf.int32), [-1])
+    if np.ndim(batch_size) > 0:
+        return tuple(int(d) for d in np.reshape(batch_size, [-1]))
     return (int(batch_size),)
 
 
-def restart(observation: Nest, batch_size: Union[int, tf.Tensor, None] = None,
+def restart(observation: Nest, batch_size: Union[int, Sequence[int], tf.Tensor, None] = None,
             reward_spec: Optional[NestedSpec] = None) -> TimeStep:
     """The first time step of an episode: step type FIRST, reward 0, discount 1.
 
     Args:
       observation: the first observation, a nest; returned unchanged.
       batch_size: None for an unbatched step (scalar fields), else the batch
-        size `B` (an int, or a scalar int tensor inside `tf.function`).
+        size `B` (an int, or a scalar int tensor inside `tf.function`). A
+        sequence of ints (or a 1-D int tensor) gives several outer dims, e.g.
+        `[B, T]`.
       reward_spec: the nest of reward specs; the reward is zeros of each spec's
         dtype and shape `[B] + spec.shape`. Defaults to one float32 scalar.
 

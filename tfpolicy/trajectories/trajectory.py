@@ -17,13 +17,14 @@ action, reward and discount carry no meaning.
 array([ True,  True])
 """
 
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 import numpy as np
 import tensorflow as tf
 import tree
 
 from specs import Nest
+from specs.nest_utils import nest_error_message
 from tfpolicy.trajectories import policy_step as ps
 from tfpolicy.trajectories import time_step as ts
 from tfpolicy.trajectories._fields import (as_discount, as_reward, contains_tensor, equal, fill,
@@ -38,7 +39,11 @@ __all__ = [
     "boundary",
     "single_step",
     "from_transition",
+    "from_episode",
     "to_transition",
+    "to_n_step_transition",
+    "to_transition_spec",
+    "experience_to_transitions",
 ]
 
 
@@ -83,6 +88,14 @@ class Trajectory(NamedTuple):
         """Bool of shape `B`: whether `t` is a LAST step, so `t + 1` starts a new episode."""
         return equal(self.step_type, ts.StepType.LAST)
 
+    def replace(self, **kwargs: Any) -> "Trajectory":
+        """A copy with the given fields replaced, e.g. `traj.replace(policy_info=())`.
+
+        Raises:
+          ValueError: a keyword is not a field of `Trajectory`.
+        """
+        return self._replace(**kwargs)
+
 
 class Transition(NamedTuple):
     """A `(time_step, action_step, next_time_step)` triple, as returned by `to_transition`."""
@@ -90,6 +103,14 @@ class Transition(NamedTuple):
     time_step: ts.TimeStep
     action_step: ps.PolicyStep
     next_time_step: ts.TimeStep
+
+    def replace(self, **kwargs: Any) -> "Transition":
+        """A copy with the given fields replaced, e.g. `transition.replace(action_step=())`.
+
+        Raises:
+          ValueError: a keyword is not a field of `Transition`.
+        """
+        return self._replace(**kwargs)
 
 
 def _create(observation: Nest, action: Nest, policy_info: Nest, reward: Nest,
@@ -263,16 +284,270 @@ def to_transition(trajectory: Trajectory,
         _check_time_dim(trajectory)
         next_trajectory = tree.map_structure(lambda x: x[:, 1:], trajectory)
         trajectory = tree.map_structure(lambda x: x[:, :-1], trajectory)
-    time_step = ts.TimeStep(
-        step_type=trajectory.step_type,
-        reward=tree.map_structure(_zeros_like, trajectory.reward),
-        discount=_zeros_like(trajectory.discount),
-        observation=trajectory.observation)
-    action_step = ps.PolicyStep(action=trajectory.action, state=(),
-                                info=trajectory.policy_info)
-    next_time_step = ts.TimeStep(
+    return _transition(trajectory, _zeros_like, ts.TimeStep(
         step_type=trajectory.next_step_type,
         reward=trajectory.reward,
         discount=trajectory.discount,
-        observation=next_trajectory.observation)
+        observation=next_trajectory.observation))
+
+
+def _transition(frame: Trajectory, unknown: Callable[[Any], Any],
+                next_time_step: ts.TimeStep) -> Transition:
+    """The transition acting on `frame`: its time step carries `unknown(x)` for the
+    reward and discount a trajectory does not record, and its policy step the
+    action and info with state `()`."""
+    time_step = ts.TimeStep(
+        step_type=frame.step_type,
+        reward=tree.map_structure(unknown, frame.reward),
+        discount=unknown(frame.discount),
+        observation=frame.observation)
+    action_step = ps.PolicyStep(action=frame.action, state=(), info=frame.policy_info)
     return Transition(time_step, action_step, next_time_step)
+
+
+def _outer_dim(x: Any) -> Union[int, tf.Tensor, None]:
+    """The leading dim of `x`: an int when static, a scalar tensor when not,
+    None for a scalar."""
+    if isinstance(x, tf.SparseTensor):
+        static = tf.get_static_value(x.dense_shape)
+        return int(static[0]) if static is not None else x.dense_shape[0]
+    if tf.is_tensor(x):
+        if x.shape.rank == 0:
+            return None
+        dim = x.shape[0] if x.shape.rank is not None else None
+        return int(dim) if dim is not None else tf.shape(x)[0]
+    shape = np.shape(x)
+    return shape[0] if shape else None
+
+
+def _as_field(x: Any, tensors: bool) -> Any:
+    if tensors:
+        return x if tf.is_tensor(x) else tf.convert_to_tensor(x)
+    return np.asarray(x)
+
+
+def from_episode(observation: Nest, action: Nest, policy_info: Nest, reward: Nest,
+                 discount: Any = None) -> Trajectory:
+    """The `Trajectory` of one whole episode of `T` steps, time-major (`[T, ...]`).
+
+    Row 0 goes from a FIRST step, row `T - 1` to a LAST step, the rows between
+    are MID to MID (a one-step episode is FIRST to LAST). Every leaf of every
+    argument has the leading time dim `T`: `discount`'s if given, else that of
+    the first leaf of `reward` (in `tree.flatten` order); a missing `discount`
+    is all ones.
+
+    Passed through `to_transition` (after adding a batch dim), the episode
+    gives `T - 1` transitions: the reward of the last row is dropped, so record
+    one step more than the rewards you need.
+
+    >>> traj = from_episode(np.array([10, 11, 12]), np.array([0, 1, 0]), (),
+    ...                     reward=np.array([1., 2., 3.], np.float32))
+    >>> traj.step_type, traj.next_step_type, traj.discount
+    (array([0, 1, 1], dtype=int32), array([1, 1, 2], dtype=int32), array([1., 1., 1.], dtype=float32))
+
+    Args:
+      observation: a nest, each leaf shaped `[T, ...]`.
+      action: a nest, each leaf shaped `[T, ...]`.
+      policy_info: a nest, each leaf shaped `[T, ...]`.
+      reward: a nest, each leaf shaped `[T, ...]`.
+      discount: optional float discounts, shape `[T]`; converted to float32.
+
+    Returns:
+      A `Trajectory` of numpy arrays, or of tensors if any input holds a tensor.
+
+    Raises:
+      ValueError: a leaf is a scalar, or (when `T` is known statically) its
+        leading dim is not `T`; the leaf's path is named.
+    """
+    tensors = contains_tensor(observation, action, policy_info, reward, discount)
+    fields = {"observation": observation, "action": action, "policy_info": policy_info,
+              "reward": reward}
+    if discount is not None:
+        fields["discount"] = discount
+        time_path, time_source = ("discount",), discount
+    else:
+        flat = tree.flatten_with_path(reward)
+        if not flat:
+            raise ValueError("from_episode: without a discount, reward must hold at least "
+                             "one leaf to give the episode's length")
+        time_path, time_source = ("reward",) + tuple(flat[0][0]), flat[0][1]
+    num_frames = _outer_dim(time_source)
+    if num_frames is None:
+        raise ValueError(nest_error_message(
+            "episode", time_path, "expected a leading time dim, got a scalar",
+            value=time_source))
+    if not tf.is_tensor(num_frames):
+        for path, leaf in tree.flatten_with_path(fields):
+            dim = _outer_dim(leaf)
+            if dim is None or (not tf.is_tensor(dim) and dim != num_frames):
+                raise ValueError(nest_error_message(
+                    "episode", path, f"expected a leading time dim of {num_frames} "
+                    f"(that of '{'/'.join(map(str, time_path))}')", value=leaf))
+
+    if tensors:
+        index = tf.range(num_frames)
+        step_type = tf.where(index == 0, ts.StepType.FIRST, ts.StepType.MID)
+        next_step_type = tf.where(index == num_frames - 1, ts.StepType.LAST, ts.StepType.MID)
+        if discount is None:
+            discount = tf.ones([num_frames], tf.float32)
+    else:
+        index = np.arange(num_frames)
+        step_type = np.where(index == 0, ts.StepType.FIRST, ts.StepType.MID)
+        next_step_type = np.where(index == num_frames - 1, ts.StepType.LAST, ts.StepType.MID)
+        if discount is None:
+            discount = np.ones([num_frames], np.float32)
+
+    def convert(nest: Nest) -> Nest:
+        return tree.map_structure(lambda x: _as_field(x, tensors), nest)
+
+    return Trajectory(
+        step_type=step_type,
+        observation=convert(observation),
+        action=convert(action),
+        policy_info=convert(policy_info),
+        next_step_type=next_step_type,
+        reward=convert(reward),
+        discount=as_discount(discount, None, tensors))
+
+
+def _time_dim(trajectory: Trajectory, what: str) -> Union[int, tf.Tensor]:
+    """The time dim of `[B, T]` rows: an int when static, else a scalar tensor."""
+    discount = trajectory.discount
+    rank = discount.shape.rank if tf.is_tensor(discount) else np.ndim(discount)
+    if rank is not None and rank != 2:
+        raise ValueError(
+            f"{what} needs rows with outer dims [B, T]: expected trajectory.discount of "
+            f"rank 2, got shape {tuple(discount.shape)}")
+    if tf.is_tensor(discount):
+        static = discount.shape[1] if rank is not None else None
+        return int(static) if static is not None else tf.shape(discount)[1]
+    return np.shape(discount)[1]
+
+
+def to_n_step_transition(trajectory: Trajectory, gamma: Any) -> Transition:
+    """The N-step transition of rows with `T = N + 1` time steps, outer dims `[B, T]`.
+
+    With `r_k = trajectory.reward[:, k]` and `d_k = trajectory.discount[:, k]`:
+
+        next_time_step.reward   = sum_{n=0}^{N-1} gamma^n (d_0 ... d_{n-1}) r_n
+        next_time_step.discount = gamma^(N-1) d_0 d_1 ... d_{N-1}
+
+    (the last row's reward and discount are not used). The discount has one
+    factor of `gamma` fewer than the reward's weights would suggest, so a
+    learner that multiplies by `gamma` itself (as DQN's target does) applies
+    it exactly N times.
+
+    The time step is the first row (its reward and discount, unknown, are
+    NaN); the action step is the first row's action and info (state `()`);
+    the next time step has the last row's step type and observation. No field
+    has a time dim.
+
+    >>> traj = Trajectory(
+    ...     step_type=np.array([[0, 1, 1]], np.int32), observation=np.array([[10, 11, 12]]),
+    ...     action=np.array([[5, 6, 7]]), policy_info=(),
+    ...     next_step_type=np.array([[1, 1, 1]], np.int32),
+    ...     reward=np.array([[1., 2., 4.]], np.float32),
+    ...     discount=np.array([[1., 1., 1.]], np.float32))
+    >>> t = to_n_step_transition(traj, gamma=0.5)
+    >>> t.next_time_step.reward.numpy(), t.next_time_step.discount.numpy()
+    (array([2.], dtype=float32), array([0.5], dtype=float32))
+    >>> t.time_step.observation.numpy(), t.next_time_step.observation.numpy()
+    (array([10]), array([12]))
+
+    Args:
+      trajectory: rows with outer dims `[B, T]`, `T >= 2`; dense tensors or arrays.
+      gamma: the discount factor, a float scalar.
+
+    Returns:
+      A `Transition` of tensors with outer dims `[B]`.
+
+    Raises:
+      ValueError: `trajectory.discount` is not of rank 2, or `T < 2` statically.
+    """
+    time_dim = _time_dim(trajectory, "to_n_step_transition")
+    if not tf.is_tensor(time_dim) and time_dim < 2:
+        raise ValueError(
+            f"to_n_step_transition needs at least 2 time steps, got T={time_dim} "
+            f"(trajectory.discount has shape {tuple(np.shape(trajectory.discount))})")
+    first_frame = tree.map_structure(lambda x: tf.convert_to_tensor(x)[:, 0], trajectory)
+    final_frame = tree.map_structure(lambda x: tf.convert_to_tensor(x)[:, -1], trajectory)
+    discount = tf.convert_to_tensor(trajectory.discount)[:, :-1]  # [B, N]
+    gamma = tf.cast(gamma, discount.dtype)
+    # Weight of r_n: gamma^n d_0 ... d_{n-1}, an exclusive cumulative product.
+    weights = tf.math.cumprod(gamma * discount, axis=1, exclusive=True)
+
+    def n_step_return(r: Any) -> tf.Tensor:
+        r = tf.convert_to_tensor(r)[:, :-1]
+        w = tf.cast(weights, r.dtype)
+        w = tf.reshape(w, tf.concat([tf.shape(w), tf.ones([tf.rank(r) - 2], tf.int32)], 0))
+        return tf.reduce_sum(w * r, axis=1)
+
+    n = tf.cast(time_dim - 1, discount.dtype)
+    final_discount = tf.pow(gamma, n - 1) * tf.reduce_prod(discount, axis=1)
+
+    def nan_like(x: tf.Tensor) -> tf.Tensor:
+        return tf.fill(tf.shape(x), tf.constant(np.nan, x.dtype))
+
+    return _transition(first_frame, nan_like, ts.TimeStep(
+        step_type=final_frame.step_type,
+        reward=tree.map_structure(n_step_return, trajectory.reward),
+        discount=final_discount,
+        observation=final_frame.observation))
+
+
+def to_transition_spec(trajectory_spec: Trajectory) -> Transition:
+    """The `Transition` of specs that `to_transition` gives for rows of `trajectory_spec`.
+
+    Both time step specs take the step type, reward, discount and observation
+    specs of `trajectory_spec`; the policy step spec has its action and info
+    specs and state `()` (trajectories do not record the policy state).
+
+    >>> spec = Trajectory(*"abcdefg")
+    >>> to_transition_spec(spec).next_time_step
+    TimeStep(step_type='a', reward='f', discount='g', observation='b')
+    """
+    time_step_spec = ts.TimeStep(
+        step_type=trajectory_spec.step_type,
+        reward=trajectory_spec.reward,
+        discount=trajectory_spec.discount,
+        observation=trajectory_spec.observation)
+    policy_step_spec = ps.PolicyStep(action=trajectory_spec.action, state=(),
+                                     info=trajectory_spec.policy_info)
+    return Transition(time_step_spec, policy_step_spec, time_step_spec)
+
+
+def experience_to_transitions(experience: Trajectory, squeeze_time_dim: bool) -> Transition:
+    """`to_transition(experience)`, optionally without its time dim.
+
+    `experience` has outer dims `[B, T]` (e.g. a replay batch sampled with
+    `num_steps=T`); the transitions have outer dims `[B, T - 1]`. With
+    `squeeze_time_dim` (for `T = 2`, as one-step agents sample) that dim of
+    size 1 is removed, leaving `[B]`.
+
+    Args:
+      experience: a `Trajectory` with outer dims `[B, T]`, `T >= 2`.
+      squeeze_time_dim: remove the time dim, which must then be 1.
+
+    Returns:
+      A `Transition(time_step, action_step, next_time_step)`.
+
+    Raises:
+      ValueError: `experience` has no time dim, or `squeeze_time_dim` and a
+        leaf's time dim is statically not 1 (its path named).
+    """
+    transitions = to_transition(experience)
+    if not squeeze_time_dim:
+        return transitions
+
+    def squeeze(path: tuple, x: Any) -> Any:
+        if tf.is_tensor(x):
+            dim = x.shape[1] if x.shape.rank is not None and x.shape.rank > 1 else None
+        else:
+            dim = np.shape(x)[1] if np.ndim(x) > 1 else None
+        if dim is not None and dim != 1:
+            raise ValueError(nest_error_message(
+                "transitions", path, "squeeze_time_dim needs a time dim of 1 (experience "
+                f"with T=2), got a time dim of {dim}", value=x))
+        return tf.squeeze(x, 1) if tf.is_tensor(x) else np.squeeze(x, 1)
+
+    return tree.map_structure_with_path(squeeze, transitions)

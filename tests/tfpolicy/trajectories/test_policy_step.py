@@ -143,3 +143,17 @@ def test_without_log_probability_for_each_info_kind():
     assert ps.without_log_probability({"log_probability": 1.0, "q": 2.0}) == {"q": 2.0}
     assert ps.without_log_probability({"q": 2.0}) == {"q": 2.0}
     assert ps.without_log_probability(()) == ()
+
+
+def test_common_fields_names_the_log_probability_field():
+    assert ps.CommonFields.LOG_PROBABILITY == "log_probability"
+    assert PolicyInfo._fields == (ps.CommonFields.LOG_PROBABILITY,)
+    assert trajectories.CommonFields is ps.CommonFields
+
+
+def test_get_log_probability_takes_tf_agents_default_keyword():
+    assert ps.get_log_probability({"q": 1.0}, default_log_probability=-3.0) == -3.0
+    assert ps.get_log_probability((), -3.0) == -3.0
+    assert ps.get_log_probability(PolicyInfo(-1.0), default_log_probability=-3.0) == -1.0
+    # The short keyword wins when both are given.
+    assert ps.get_log_probability((), default_log_probability=1.0, default=2.0) == 2.0

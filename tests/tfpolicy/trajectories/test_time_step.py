@@ -430,3 +430,25 @@ def test_time_step_spec_without_an_observation_spec_is_all_empty_as_in_tf_agents
 def test_time_step_spec_refuses_a_reward_spec_without_an_observation_spec():
     with pytest.raises(TypeError, match="a reward_spec needs an observation_spec"):
         ts.time_step_spec(reward_spec=tf.TensorSpec([], tf.float32))
+
+
+def test_step_type_called_with_a_value_returns_its_member():
+    assert StepType(0) is StepType.FIRST
+    assert StepType(np.int64(1)) is StepType.MID
+    assert StepType(np.array(2, np.int32)) is StepType.LAST
+    with pytest.raises(ValueError, match=r"no StepType has the value 3"):
+        StepType(3)
+    with pytest.raises(ValueError, match=r"no StepType has the value"):
+        StepType(np.array([0, 1]))
+
+
+def test_restart_with_a_shape_as_batch_size_gives_those_outer_dims():
+    step = ts.restart(np.zeros((2, 3, 4), np.float32), batch_size=[2, 3],
+                      reward_spec=ArraySpec((5,), np.float64))
+    assert_array(step.step_type, np.zeros((2, 3)), np.int32)
+    assert_array(step.discount, np.ones((2, 3)), np.float32)
+    assert_array(step.reward, np.zeros((2, 3, 5)), np.float64)
+
+    tensor_step = ts.restart(tf.zeros((2, 3, 4)), batch_size=tf.constant([2, 3]))
+    assert tensor_step.step_type.shape.as_list() == [2, 3]
+    assert tensor_step.reward.shape.as_list() == [2, 3]

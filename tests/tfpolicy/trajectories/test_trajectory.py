@@ -320,3 +320,201 @@ def test_package_reexports_trajectory_names():
     for name in traj_lib.__all__:
         assert getattr(trajectories, name) is getattr(traj_lib, name)
     assert trajectories.trajectory is traj_lib
+
+
+# replace
+
+
+def test_trajectory_and_transition_replace_fields():
+    rows = _batch()
+    assert rows.replace(policy_info=()).policy_info == ()
+    assert rows.replace(policy_info=()).action is rows.action
+    transition = traj_lib.to_transition(rows)
+    assert transition.replace(action_step=()).action_step == ()
+    with pytest.raises(ValueError, match="unexpected field names.*'info'"):
+        rows.replace(info=())
+
+
+# from_episode
+
+
+def _episode(to_tensor=lambda x: x):
+    return dict(observation={"pos": to_tensor(np.arange(6, dtype=np.float32).reshape(3, 2))},
+                action=to_tensor(np.array([0, 1, 0], np.int32)),
+                policy_info=(),
+                reward=to_tensor(np.array([1.0, 2.0, 3.0], np.float32)))
+
+
+def test_from_episode_marks_first_mid_and_last_rows_numpy():
+    traj = traj_lib.from_episode(**_episode())
+    assert_array(traj.step_type, [FIRST, MID, MID], np.int32)
+    assert_array(traj.next_step_type, [MID, MID, LAST], np.int32)
+    assert_array(traj.discount, [1.0, 1.0, 1.0], np.float32)
+    assert_array(traj.reward, [1.0, 2.0, 3.0], np.float32)
+    assert_array(traj.observation["pos"], np.arange(6).reshape(3, 2), np.float32)
+    assert traj.policy_info == ()
+
+
+def test_from_episode_of_tensors_gives_tensors_and_keeps_a_given_discount():
+    traj = traj_lib.from_episode(**_episode(tf.constant),
+                                 discount=tf.constant([1.0, 0.5, 0.0]))
+    assert_tensor(traj.step_type, [FIRST, MID, MID], tf.int32)
+    assert_tensor(traj.next_step_type, [MID, MID, LAST], tf.int32)
+    assert_tensor(traj.discount, [1.0, 0.5, 0.0], tf.float32)
+    assert_tensor(traj.action, [0, 1, 0], tf.int32)
+
+
+def test_from_episode_of_one_step_goes_from_first_to_last():
+    traj = traj_lib.from_episode(np.zeros((1, 2)), np.zeros(1), (), np.ones(1, np.float32))
+    assert_array(traj.step_type, [FIRST], np.int32)
+    assert_array(traj.next_step_type, [LAST], np.int32)
+
+
+def test_from_episode_in_tf_function_with_unknown_length():
+    @tf.function(input_signature=[TensorSpec([None], tf.float32)])
+    def build(reward):
+        return traj_lib.from_episode(tf.zeros_like(reward), tf.zeros_like(reward), (), reward)
+
+    traj = build(tf.constant([1.0, 2.0, 3.0, 4.0]))
+    assert_tensor(traj.step_type, [FIRST, MID, MID, MID], tf.int32)
+    assert_tensor(traj.next_step_type, [MID, MID, MID, LAST], tf.int32)
+    assert_tensor(traj.discount, [1.0] * 4, tf.float32)
+
+
+def test_from_episode_names_a_leaf_of_another_length():
+    episode = _episode()
+    episode["observation"]["pos"] = np.zeros((4, 2), np.float32)
+    with pytest.raises(ValueError, match=r"episode at 'observation/pos': expected a leading time "
+                                         r"dim of 3 \(that of 'reward'\)"):
+        traj_lib.from_episode(**episode)
+    with pytest.raises(ValueError, match=r"episode at 'action': expected a leading time dim of 2 "
+                                         r"\(that of 'discount'\)"):
+        traj_lib.from_episode(**_episode(), discount=np.ones(2, np.float32))
+
+
+def test_from_episode_then_to_transition_drops_the_last_reward():
+    traj = tree.map_structure(lambda x: x[None], traj_lib.from_episode(**_episode()))
+    _, _, next_time_step = traj_lib.to_transition(traj)
+    assert_array(next_time_step.reward, [[1.0, 2.0]], np.float32)
+    assert_array(next_time_step.step_type, [[MID, MID]], np.int32)
+
+
+# to_n_step_transition
+
+
+def _n_step_rows(to_tensor=lambda x: x):
+    # B = 2 rows of T = 3 steps (N = 2); the last column's reward and discount
+    # are never used, so they hold values that would show if they were.
+    return Trajectory(
+        step_type=to_tensor(np.array([[FIRST, MID, MID], [MID, MID, LAST]], np.int32)),
+        observation=to_tensor(np.array([[10, 11, 12], [20, 21, 22]], np.int32)),
+        action=to_tensor(np.array([[5, 6, 7], [8, 9, 0]], np.int32)),
+        policy_info=(),
+        next_step_type=to_tensor(np.array([[MID, MID, MID], [MID, LAST, FIRST]], np.int32)),
+        reward=to_tensor(np.array([[1.0, 2.0, 100.0], [3.0, 4.0, 100.0]], np.float32)),
+        discount=to_tensor(np.array([[1.0, 1.0, 7.0], [0.5, 0.0, 7.0]], np.float32)))
+
+
+@pytest.mark.parametrize("to_tensor", [lambda x: x, tf.constant], ids=["numpy", "tensors"])
+def test_to_n_step_transition_discounts_rewards_over_n_steps(to_tensor):
+    time_step, action_step, next_time_step = traj_lib.to_n_step_transition(
+        _n_step_rows(to_tensor), gamma=0.9)
+    # Row 0: 1 + 0.9 * 1 * 2 = 2.8; row 1: 3 + 0.9 * 0.5 * 4 = 4.8.
+    np.testing.assert_allclose(next_time_step.reward, [2.8, 4.8], rtol=1e-6)
+    # gamma^(N - 1) * d_0 * d_1: 0.9 * 1 * 1 and 0.9 * 0.5 * 0.
+    np.testing.assert_allclose(next_time_step.discount, [0.9, 0.0], rtol=1e-6)
+    assert_tensor(next_time_step.step_type, [MID, LAST], tf.int32)
+    assert_tensor(next_time_step.observation, [12, 22], tf.int32)
+    assert_tensor(time_step.step_type, [FIRST, MID], tf.int32)
+    assert_tensor(time_step.observation, [10, 20], tf.int32)
+    assert np.all(np.isnan(time_step.reward)) and np.all(np.isnan(time_step.discount))
+    assert_tensor(action_step.action, [5, 8], tf.int32)
+    assert action_step.state == () and action_step.info == ()
+
+
+def test_to_n_step_transition_with_one_step_equals_to_transition():
+    rows = tree.map_structure(lambda x: x[:, :2], _n_step_rows())
+    n_step = traj_lib.to_n_step_transition(rows, gamma=0.9)
+    one_step = traj_lib.to_transition(rows)
+    np.testing.assert_allclose(n_step.next_time_step.reward, one_step.next_time_step.reward[:, 0])
+    np.testing.assert_allclose(n_step.next_time_step.discount,
+                               one_step.next_time_step.discount[:, 0])
+
+
+def test_to_n_step_transition_weights_vector_rewards_per_row():
+    rows = Trajectory(
+        step_type=np.zeros((1, 3), np.int32), observation=np.zeros((1, 3)),
+        action=np.zeros((1, 3)), policy_info=(), next_step_type=np.ones((1, 3), np.int32),
+        reward={"objectives": np.array([[[1.0, 10.0], [2.0, 20.0], [9.0, 9.0]]], np.float32)},
+        discount=np.ones((1, 3), np.float32))
+    out = traj_lib.to_n_step_transition(rows, gamma=0.5)
+    np.testing.assert_allclose(out.next_time_step.reward["objectives"], [[2.0, 20.0]])
+
+
+def test_to_n_step_transition_in_tf_function_with_unknown_batch_and_time():
+    signature = tree.map_structure(lambda x: TensorSpec([None, None], tf.as_dtype(x.dtype)),
+                                   _n_step_rows())
+
+    @tf.function(input_signature=[signature])
+    def n_step(rows):
+        return traj_lib.to_n_step_transition(rows, 0.9).next_time_step
+
+    next_time_step = n_step(_n_step_rows(tf.constant))
+    np.testing.assert_allclose(next_time_step.reward, [2.8, 4.8], rtol=1e-6)
+    np.testing.assert_allclose(next_time_step.discount, [0.9, 0.0], rtol=1e-6)
+
+
+def test_to_n_step_transition_needs_two_steps_and_a_time_dim():
+    with pytest.raises(ValueError, match="at least 2 time steps, got T=1"):
+        traj_lib.to_n_step_transition(tree.map_structure(lambda x: x[:, :1], _n_step_rows()), 0.9)
+    with pytest.raises(ValueError, match=r"discount of rank 2, got shape \(2,\)"):
+        traj_lib.to_n_step_transition(tree.map_structure(lambda x: x[:, 0], _n_step_rows()), 0.9)
+
+
+# to_transition_spec and experience_to_transitions
+
+
+def test_to_transition_spec_shares_the_time_step_spec():
+    spec = Trajectory(
+        step_type=TensorSpec([], tf.int32, "step_type"), observation=TensorSpec([2]),
+        action=TensorSpec([], tf.int64), policy_info={"q": TensorSpec([3])},
+        next_step_type=TensorSpec([], tf.int32, "step_type"), reward=TensorSpec([]),
+        discount=TensorSpec([], name="discount"))
+    time_step_spec, policy_step_spec, next_time_step_spec = traj_lib.to_transition_spec(spec)
+    assert time_step_spec == TimeStep(spec.step_type, spec.reward, spec.discount,
+                                      spec.observation)
+    assert next_time_step_spec == time_step_spec
+    assert policy_step_spec == PolicyStep(spec.action, (), spec.policy_info)
+
+
+def test_experience_to_transitions_squeezes_the_time_dim_of_two_step_samples():
+    rows = tree.map_structure(lambda x: x[:, :2], _batch())
+    time_step, action_step, next_time_step = traj_lib.experience_to_transitions(
+        rows, squeeze_time_dim=True)
+    assert_array(time_step.step_type, [FIRST, MID], np.int32)
+    assert_array(next_time_step.reward, [1.0, 3.0], np.float32)
+    assert_array(next_time_step.observation["id"], [1, 4], np.int32)
+    assert_array(action_step.info.log_probability, [-0.1, -0.4], np.float32)
+
+    kept = traj_lib.experience_to_transitions(rows, squeeze_time_dim=False)
+    assert kept.next_time_step.reward.shape == (2, 1)
+
+
+def test_experience_to_transitions_of_tensors_in_tf_function():
+    rows = tree.map_structure(lambda x: x[:, :2], _batch())
+    signature = tree.map_structure(
+        lambda x: TensorSpec([None, 2] + list(x.shape[2:]), tf.as_dtype(x.dtype)), rows)
+
+    @tf.function(input_signature=[signature])
+    def split(experience):
+        return traj_lib.experience_to_transitions(experience, True)
+
+    out = split(tree.map_structure(tf.constant, rows))
+    assert_tensor(out.next_time_step.reward, [1.0, 3.0], tf.float32)
+    assert_tensor(out.time_step.observation["pos"], [[10.0, 10.5], [20.0, 20.5]], tf.float32)
+
+
+def test_experience_to_transitions_names_a_time_dim_that_cannot_be_squeezed():
+    with pytest.raises(ValueError, match=r"transitions at 'time_step/step_type': squeeze_time_dim "
+                                         r"needs a time dim of 1 .* got a time dim of 2"):
+        traj_lib.experience_to_transitions(_batch(), squeeze_time_dim=True)
