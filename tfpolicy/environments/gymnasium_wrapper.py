@@ -20,7 +20,7 @@ BoundedArraySpec(shape=(), dtype=dtype('int64'), name='action', minimum=0, maxim
 array(1, dtype=int32)
 """
 
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 import numpy as np
 import tree
@@ -56,6 +56,11 @@ class GymnasiumEnvironment(PyEnvironment):
       auto_reset: see `PyEnvironment`.
       seed: passed to the first `env.reset(seed=...)`, for a reproducible
         episode sequence; None leaves gymnasium's seeding alone.
+      spec_dtype_map: TF-Agents' option: maps gymnasium space classes (e.g.
+        `gymnasium.spaces.Discrete`) to the numpy dtype their specs get
+        instead of the space's own; a space matches the first of its classes
+        (in method resolution order) found in the map. Observations are cast
+        to the new dtypes, and actions are given to gymnasium in them.
 
     Raises:
       ValueError: `discount` outside [0, 1].
@@ -63,12 +68,19 @@ class GymnasiumEnvironment(PyEnvironment):
     """
 
     def __init__(self, env: "gymnasium.Env", discount: float = 1.0,
-                 auto_reset: bool = True, seed: Optional[int] = None):
+                 auto_reset: bool = True, seed: Optional[int] = None,
+                 spec_dtype_map: Optional[Mapping[type, Any]] = None):
         super().__init__(auto_reset=auto_reset)
         self._discount = _gymnasium.check_discount(discount)
         self._env = env
         self._observation_spec = spaces.from_space(env.observation_space, name="observation")
         self._action_spec = spaces.from_space(env.action_space, name="action")
+        if spec_dtype_map:
+            gym_spaces = _gymnasium.import_gymnasium("spec_dtype_map").spaces
+            self._observation_spec = _with_dtypes(gym_spaces, env.observation_space,
+                                                  self._observation_spec, spec_dtype_map)
+            self._action_spec = _with_dtypes(gym_spaces, env.action_space, self._action_spec,
+                                             spec_dtype_map)
         self._observation = _gymnasium.observation_converter(self._observation_spec)
         self._nested_action = tree.is_nested(self._action_spec)
         self._next_seed = seed
@@ -123,9 +135,34 @@ class GymnasiumEnvironment(PyEnvironment):
                         discount=np.array(discount, np.float32),
                         observation=self._observation(observation))
 
+    def render(self, mode: str = "rgb_array") -> Any:
+        """The gymnasium env's `render()`.
+
+        gymnasium fixes the render mode when the env is made
+        (`render_mode=...`, e.g. through `suite_gym.load(...,
+        render_kwargs={'render_mode': 'rgb_array'})`), so `mode` only
+        documents what the caller expects.
+        """
+        return self._env.render()
+
     def close(self) -> None:
         """Closes the gymnasium environment."""
         self._env.close()
+
+
+def _with_dtypes(gym_spaces: Any, space: Any, spec: NestedArraySpec,
+                 dtype_map: Mapping[type, Any]) -> NestedArraySpec:
+    """`spec` (made from `space`) with the dtypes `dtype_map` gives its spaces' classes."""
+    if isinstance(space, gym_spaces.Dict):
+        return {key: _with_dtypes(gym_spaces, space.spaces[key], spec[key], dtype_map)
+                for key in spec}
+    if isinstance(space, gym_spaces.Tuple):
+        return tuple(_with_dtypes(gym_spaces, sub, leaf, dtype_map)
+                     for sub, leaf in zip(space.spaces, spec))
+    for cls in type(space).__mro__:
+        if cls in dtype_map:
+            return spec.replace(dtype=dtype_map[cls])
+    return spec
 
 
 def load(name: str, discount: float = 1.0, max_episode_steps: Optional[int] = None,

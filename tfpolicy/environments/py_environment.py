@@ -91,6 +91,7 @@ class ActionChecker:
         self._checker = nest_utils.NestChecker(spec, num_outer_dims=len(self._outer_shape),
                                                name="action")
         self._pack = nest_utils.packer(spec)
+        self._leaves_spec = spec
         self._leaves = []
         for path, leaf_spec in nest_utils.flatten_with_paths(spec):
             bounded = hasattr(leaf_spec, "minimum") and hasattr(leaf_spec, "maximum")
@@ -108,9 +109,38 @@ class ActionChecker:
 
     def __call__(self, action: NestedArray) -> NestedArray:
         """The checked action, as numpy arrays of the spec's dtypes (see `check_action`)."""
-        values, _ = self._checker(action, self._outer_shape)
+        try:
+            values, _ = self._checker(action, self._outer_shape)
+        except TypeError as error:
+            # TF-Agents environments take an integer action of another integer
+            # dtype (its tutorials step an int64 CartPole with int32 actions).
+            action = self._with_integer_dtypes(action, error)
+            values, _ = self._checker(action, self._outer_shape)
         converted = [self._checked_leaf(value, leaf) for value, leaf in zip(values, self._leaves)]
         return converted[0] if self._single else self._pack(converted)
+
+    def _with_integer_dtypes(self, action: NestedArray, error: TypeError) -> NestedArray:
+        """`action` with integer leaves of other integer dtypes cast to their spec's;
+        raises `error` again if that is not what was wrong."""
+        try:
+            values = tree.flatten_up_to(self._leaves_spec, action, check_types=False)
+        except (TypeError, ValueError):
+            raise error from None
+        converted, changed = [], False
+        for value, (path, leaf_spec, dtype, _, _) in zip(values, self._leaves):
+            given = np.asarray(value)
+            if (given.dtype != dtype and np.issubdtype(given.dtype, np.integer)
+                    and np.issubdtype(dtype, np.integer)):
+                low, high = array_spec.dtype_range(dtype)
+                if given.size and (given.min() < low or given.max() > high):
+                    raise ValueError(nest_utils.nest_error_message(
+                        "action", path, f"value(s) outside the range of {dtype}",
+                        spec=leaf_spec, value=given))
+                value, changed = given.astype(dtype), True
+            converted.append(value)
+        if not changed:
+            raise error
+        return self._pack(converted)
 
     @staticmethod
     def _checked_leaf(value: Any, leaf: tuple) -> np.ndarray:
@@ -137,22 +167,44 @@ class PyEnvironment(abc.ABC):
     Subclasses implement `observation_spec()`, `action_spec()`, `_reset()`
     and `_step(action)`; they may override `reward_spec()` (default: a
     float32 scalar named 'reward'), `batched`/`batch_size` (default:
-    unbatched) and `close()`. `_step` is only ever called inside an episode
-    (never right after a LAST step) with an action already checked and
-    converted to numpy arrays of the spec's dtypes.
+    unbatched), `should_reset` and `close()`. `_step` gets an action
+    already checked and converted to numpy arrays of the spec's dtypes, and
+    is only called inside an episode (never right after a LAST step) unless
+    the environment was built with `handle_auto_reset=False`.
 
     An environment is a context manager: `with env:` closes it on exit.
 
+    A subclass need not call `super().__init__()` (TF-Agents' tutorials
+    don't): it then gets the defaults below.
+
+    Optional capabilities are methods a subclass adds when it has them, with
+    TF-Agents' names and signatures: `render(mode='rgb_array')`,
+    `seed(seed)`, `get_info()`, `get_state()` and `set_state(state)`.
+    Wrappers and `TFPyEnvironment` forward them to the environment inside.
+
     Args:
-      auto_reset: if True (the default, as in TF-Agents), `step` before the
-        first `reset` or after a LAST step resets and returns the FIRST step.
-        If False, it raises `RuntimeError` instead, asking for `reset()`.
+      auto_reset: if True (the default), `step` before the first `reset` or
+        after a LAST step resets and returns the FIRST step. If False, it
+        raises `RuntimeError` instead, asking for `reset()`.
+      handle_auto_reset: TF-Agents' argument. None (the default) follows
+        `auto_reset`; True is `auto_reset=True`; False hands a `step` after a
+        LAST step to `_step`, which must start the new episode itself (as
+        TF-Agents environments built with `handle_auto_reset=False` do, e.g.
+        by returning `self.reset()`). `step` before the first `reset` still
+        resets.
     """
 
-    def __init__(self, auto_reset: bool = True):
-        self._auto_reset = bool(auto_reset)
-        self._current_time_step: Optional[TimeStep] = None
-        self._action_checker: Optional[ActionChecker] = None
+    # Class-level defaults, for subclasses whose __init__ skips ours.
+    _auto_reset = True
+    _step_after_last = False
+    _current_time_step: Optional[TimeStep] = None
+    _action_checker: Optional[ActionChecker] = None
+
+    def __init__(self, auto_reset: bool = True, handle_auto_reset: Optional[bool] = None):
+        self._auto_reset = bool(auto_reset) if handle_auto_reset is None else bool(handle_auto_reset)
+        self._step_after_last = handle_auto_reset is not None and not handle_auto_reset
+        self._current_time_step = None
+        self._action_checker = None
 
     # -- specs ------------------------------------------------------------
 
@@ -168,6 +220,10 @@ class PyEnvironment(abc.ABC):
         """The spec of one reward: a float32 scalar named 'reward' unless overridden."""
         return array_spec.ArraySpec((), np.float32, name="reward")
 
+    def discount_spec(self) -> NestedArraySpec:
+        """The spec of one discount: a float32 scalar in [0, 1] named 'discount'."""
+        return array_spec.BoundedArraySpec((), np.float32, 0.0, 1.0, name="discount")
+
     def time_step_spec(self) -> TimeStep:
         """The `TimeStep` of `ArraySpec`s of one (unbatched) time step."""
         return ts_lib.time_step_spec(self.observation_spec(), self.reward_spec())
@@ -179,8 +235,26 @@ class PyEnvironment(abc.ABC):
 
     @property
     def batch_size(self) -> Optional[int]:
-        """The batch size `N` of a batched environment; None when unbatched."""
+        """The batch size `N` of a batched environment; None when unbatched.
+
+        Raises:
+          RuntimeError: a subclass made `batched` True without overriding this.
+        """
+        if self.batched:
+            raise RuntimeError(f"{type(self).__name__} is batched but does not override the "
+                               "batch_size property")
         return None
+
+    def should_reset(self, current_time_step: TimeStep) -> bool:
+        """Whether `step` starts a new episode (ignoring its action) instead of calling `_step`.
+
+        True when auto-reset is on and every entry of `current_time_step` is
+        LAST. Override it to reset on another condition.
+
+        Args:
+          current_time_step: the last time step returned, batched or not.
+        """
+        return self._auto_reset and _all_last(current_time_step.step_type)
 
     # -- stepping ---------------------------------------------------------
 
@@ -231,13 +305,18 @@ class PyEnvironment(abc.ABC):
           RuntimeError: a reset is needed and `auto_reset` is False.
         """
         current = self._current_time_step
-        if current is None or _all_last(current.step_type):
-            if not self._auto_reset:
-                when = "before the first reset" if current is None else "after the last step of an episode"
+        if current is None:
+            if not (self._auto_reset or self._step_after_last):
                 raise RuntimeError(
-                    f"step() called {when} on an environment built with auto_reset=False; "
-                    "call reset() first")
+                    "step() called before the first reset on an environment built with "
+                    "auto_reset=False; call reset() first")
             return self.reset()
+        if self.should_reset(current):
+            return self.reset()
+        if not (self._auto_reset or self._step_after_last) and _all_last(current.step_type):
+            raise RuntimeError(
+                "step() called after the last step of an episode on an environment built "
+                "with auto_reset=False; call reset() first")
         self._current_time_step = self._step(action)
         return self._current_time_step
 

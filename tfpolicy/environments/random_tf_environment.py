@@ -79,7 +79,7 @@ class RandomTFEnvironment(TFEnvironment, tf.Module):
 
     def __init__(self, time_step_spec: TimeStep, action_spec: NestedTensorSpec,
                  batch_size: int = 1, episode_end_probability: float = 0.1):
-        super().__init__(name="random_tf_environment")
+        tf.Module.__init__(self, name="random_tf_environment")
         if not isinstance(time_step_spec, TimeStep):
             raise TypeError(f"RandomTFEnvironment: time_step_spec must be a TimeStep of specs, "
                             f"got {type(time_step_spec).__name__}: {time_step_spec!r}")
@@ -91,9 +91,8 @@ class RandomTFEnvironment(TFEnvironment, tf.Module):
         if not 0.0 <= probability <= 1.0:
             raise ValueError(f"RandomTFEnvironment: episode_end_probability must lie in [0, 1], "
                              f"got {episode_end_probability!r}")
-        self._time_step_spec = tensor_spec.from_spec(time_step_spec)
-        self._action_spec = tensor_spec.from_spec(action_spec)
-        self._batch_size = int(batch_size)
+        TFEnvironment.__init__(self, tensor_spec.from_spec(time_step_spec),
+                               tensor_spec.from_spec(action_spec), int(batch_size))
         self._episode_end_probability = probability
         self._paths_and_specs = nest_utils.flatten_with_paths(self._time_step_spec)
         for path, spec in self._paths_and_specs:
@@ -108,33 +107,16 @@ class RandomTFEnvironment(TFEnvironment, tf.Module):
         self._was_reset = tf.Variable(False, trainable=False, name="was_reset")
         self._action_leaves = nest_utils.flatten_with_paths(self._action_spec)
 
-    # -- specs and properties -----------------------------------------------
-
-    @property
-    def batch_size(self) -> int:
-        """The batch size `B` given to the constructor."""
-        return self._batch_size
-
     # -- stepping --------------------------------------------------------------
 
-    def current_time_step(self) -> TimeStep:
-        """The last time step; resets first if the environment was never reset.
-
-        Returns:
-          A `TimeStep` of tensors, each of shape `[B] + spec.shape`.
-        """
+    def _current_time_step(self) -> TimeStep:
+        """The last time step; resets first if the environment was never reset."""
         return tf.cond(self._was_reset, self._read, self._reset)
 
-    def reset(self) -> TimeStep:
-        """Starts new episodes in every batch entry and returns their FIRST steps.
-
-        Returns:
-          A `TimeStep` of tensors, each of shape `[B] + spec.shape`.
-        """
-        return self._reset()
-
-    def step(self, action: NestedTensor) -> TimeStep:
+    def _step(self, action: NestedTensor) -> TimeStep:
         """Samples the next time steps; resets instead after LAST steps (or before any reset).
+
+        This is what `step(action)` runs.
 
         Args:
           action: a nest matching `action_spec()`, each leaf of shape

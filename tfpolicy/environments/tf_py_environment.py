@@ -43,8 +43,9 @@ spec, offending values), and the dynamic drivers re-raise the original.
 
 import concurrent.futures
 import functools
+import multiprocessing.pool
 import threading
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -59,6 +60,8 @@ from tfpolicy.trajectories.time_step import TimeStep
 
 __all__ = ["TFPyEnvironment", "clear_py_error", "reraise_py_error"]
 
+_RENDER_MODES = ("rgb_array", "human")
+
 
 class TFPyEnvironment(TFEnvironment):
     """Wraps a `PyEnvironment` so it takes and returns tensors with a batch dim.
@@ -71,42 +74,67 @@ class TFPyEnvironment(TFEnvironment):
     Time steps from the environment are converted to their specs' dtypes;
     a leaf of the wrong shape raises `ValueError` naming its path.
 
-    The wrapper is a context manager: `with env:` closes it on exit.
+    The wrapper is a context manager: `with env:` closes it on exit. Public
+    attributes it does not have are looked up on the Python environment
+    (`tf_env.get_info()`, say); `render` returns a uint8 tensor.
 
     Args:
-      py_env: the environment, batched or not.
+      environment: the `PyEnvironment`, batched or not, or a callable
+        returning one (called on the isolation thread when there is one).
       check_dims: also assert, inside a graph, an action batch dim that is
         unknown at trace time (a dim known when `step` is called is always
         checked). Without it the Python environment checks that dim when
         the step runs.
-      isolation: run every call into `py_env` on one dedicated thread, for
-        environments that must always be used from the thread that made
-        them (e.g. some renderers).
+      isolation: True runs every call into the environment on one dedicated
+        thread, for environments that must always be used from the thread
+        that made them (e.g. some renderers); a `multiprocessing.pool.Pool`
+        (or `ThreadPool`) runs them through that pool's `apply`, and is
+        left open by `close()`.
 
     Raises:
-      TypeError: `py_env` is not a `PyEnvironment`.
+      TypeError: `environment` is not a `PyEnvironment` (or a callable
+        returning one), or `isolation` is neither a bool nor a pool.
     """
 
-    def __init__(self, py_env: PyEnvironment, check_dims: bool = False,
-                 isolation: bool = False):
-        if not isinstance(py_env, PyEnvironment):
-            raise TypeError(f"TFPyEnvironment: py_env must be a PyEnvironment, got "
-                            f"{type(py_env).__name__}: {py_env!r}")
-        self._env = py_env
+    def __init__(self, environment: Union[PyEnvironment, Callable[[], PyEnvironment]],
+                 check_dims: bool = False, isolation: Union[bool, multiprocessing.pool.Pool] = False):
+        self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._pool: Optional[multiprocessing.pool.Pool] = None
+        if isinstance(isolation, multiprocessing.pool.Pool):
+            self._pool = isolation
+        elif isinstance(isolation, (bool, np.bool_)):
+            if isolation:
+                self._executor = concurrent.futures.ThreadPoolExecutor(1, "TFPyEnvironment")
+        else:
+            raise TypeError("TFPyEnvironment: isolation must be True, False or a "
+                            f"multiprocessing pool, got {type(isolation).__name__}: {isolation!r}")
+        if callable(environment) and not isinstance(environment, PyEnvironment):
+            environment = self._call_py(environment)
+        if not isinstance(environment, PyEnvironment):
+            raise TypeError(f"TFPyEnvironment: environment must be a PyEnvironment (or a "
+                            f"callable returning one), got {type(environment).__name__}: "
+                            f"{environment!r}")
+        self._env = environment
         self._check_dims = bool(check_dims)
-        self._executor = (concurrent.futures.ThreadPoolExecutor(1, "TFPyEnvironment")
-                          if isolation else None)
+        self._render_shape: Optional[Tuple[int, ...]] = None
         self._call_py(self._read_specs)
         self._lock = threading.Lock()
         # The original exception of the last failed call from a graph, for
         # `reraise_py_error`; TensorFlow only passes its text on.
         self._py_error: Optional[BaseException] = None
 
+    def __getattr__(self, name: str) -> Any:
+        # Only called for attributes not found normally. Private names are
+        # not forwarded, so a missing internal attribute fails here.
+        if name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self._env, name)
+
     def _read_specs(self) -> None:
         env = self._env
         self._batch_dim = env.batch_size if env.batched else 1
-        self._time_step_spec = tensor_spec.from_spec(env.time_step_spec())
-        self._action_spec = tensor_spec.from_spec(env.action_spec())
+        TFEnvironment.__init__(self, tensor_spec.from_spec(env.time_step_spec()),
+                               tensor_spec.from_spec(env.action_spec()), self._batch_dim)
         self._unbatched = not env.batched
         paths_and_specs = nest_utils.flatten_with_paths(self._time_step_spec)
         self._time_step_paths = [path for path, _ in paths_and_specs]
@@ -122,18 +150,13 @@ class TFPyEnvironment(TFEnvironment):
     # -- specs and properties -----------------------------------------------
 
     @property
-    def batch_size(self) -> int:
-        """The batch size `B`; 1 for a wrapped unbatched environment."""
-        return self._batch_dim
-
-    @property
     def pyenv(self) -> PyEnvironment:
         """The wrapped Python environment, as given."""
         return self._env
 
     # -- stepping --------------------------------------------------------------
 
-    def current_time_step(self) -> TimeStep:
+    def _current_time_step(self) -> TimeStep:
         """The environment's current time step, resetting it first if it has none.
 
         Returns:
@@ -141,7 +164,7 @@ class TFPyEnvironment(TFEnvironment):
         """
         return self._run(self._py_current_time_step, [], "current_time_step")
 
-    def reset(self) -> TimeStep:
+    def _reset(self) -> TimeStep:
         """Starts new episodes in every batch entry and returns their FIRST steps.
 
         Returns:
@@ -149,8 +172,8 @@ class TFPyEnvironment(TFEnvironment):
         """
         return self._run(self._py_reset, [], "reset")
 
-    def step(self, action: NestedTensor) -> TimeStep:
-        """Applies a batch of actions and returns the next time steps.
+    def _step(self, action: NestedTensor) -> TimeStep:
+        """Applies a batch of actions and returns the next time steps (what `step` runs).
 
         Entries whose previous step was LAST start a new episode instead (the
         environment's auto-reset) and return its FIRST step.
@@ -173,6 +196,44 @@ class TFPyEnvironment(TFEnvironment):
         leaves = self._check_action(action)
         return self._run(self._py_step, leaves, "step")
 
+    def render(self, mode: str = "rgb_array") -> tf.Tensor:
+        """The environment's `render(mode)` as a uint8 tensor, eagerly or inside a graph.
+
+        The first call resets the environment if it was never reset, and
+        renders once in 'rgb_array' mode to learn the image shape; in
+        'human' mode the environment draws to its window and an all-zero
+        image of that shape is returned.
+
+        Args:
+          mode: 'rgb_array' or 'human'.
+
+        Returns:
+          A uint8 tensor of the environment's image shape, e.g. `[H, W, 3]`.
+
+        Raises:
+          ValueError: `mode` is neither 'rgb_array' nor 'human'.
+          AttributeError: the Python environment has no `render`.
+        """
+        if mode not in _RENDER_MODES:
+            raise ValueError(f"TFPyEnvironment.render: mode must be one of {_RENDER_MODES}, "
+                             f"got {mode!r}")
+        render = self._env.render
+        if self._render_shape is None:
+            self._call_py(self._py_current_time_step)
+            self._render_shape = tuple(np.shape(self._call_py(render, "rgb_array")))
+
+        def py_render() -> np.ndarray:
+            image = self._call_py(render, mode)
+            if mode == "human":
+                return np.zeros(self._render_shape, np.uint8)
+            return np.asarray(image).astype(np.uint8, copy=False)
+
+        if tf.executing_eagerly():
+            return tf.convert_to_tensor(py_render())
+        image = tf.numpy_function(py_render, [], tf.uint8, stateful=True, name="render_py_environment")
+        image.set_shape(self._render_shape)
+        return image
+
     # -- lifetime --------------------------------------------------------------
 
     def close(self) -> None:
@@ -194,7 +255,15 @@ class TFPyEnvironment(TFEnvironment):
 
     def _check_action(self, action: Nest) -> List[Any]:
         """The action's leaves in spec order, checked statically, as spec-dtype values."""
-        outer = nest_utils.check_nest(action, self._action_spec, num_outer_dims=1, name="action")
+        try:
+            outer = nest_utils.check_nest(action, self._action_spec, num_outer_dims=1,
+                                          name="action")
+        except TypeError as error:
+            # As the Python environments do, take integer actions of another
+            # integer dtype (TF-Agents' tutorials step int64 specs with int32).
+            action = self._with_integer_dtypes(action, error)
+            outer = nest_utils.check_nest(action, self._action_spec, num_outer_dims=1,
+                                          name="action")
         leaves = tree.flatten_up_to(self._action_spec, action, check_types=False)
         if outer and outer[0] is not None and outer[0] != self._batch_dim:
             path, spec = nest_utils.flatten_with_paths(self._action_spec)[0]
@@ -213,6 +282,36 @@ class TFPyEnvironment(TFEnvironment):
             with tf.control_dependencies([check]):
                 leaves = [tf.identity(leaf) for leaf in leaves]
         return leaves
+
+    def _with_integer_dtypes(self, action: Nest, error: TypeError) -> Nest:
+        """`action` with integer leaves of other integer dtypes cast to their spec's
+        (asserting, for a narrowing cast, that the values fit); raises `error`
+        again if that is not what was wrong."""
+        try:
+            values = tree.flatten_up_to(self._action_spec, action, check_types=False)
+        except (TypeError, ValueError):
+            raise error from None
+        converted, changed = [], False
+        for value, spec in zip(values, self._action_specs):
+            dtype = getattr(value, "dtype", None)
+            if dtype is not None and not isinstance(value, tf.Tensor):
+                value, dtype = tf.convert_to_tensor(value), tf.as_dtype(dtype)
+            if (isinstance(value, tf.Tensor) and value.dtype != spec.dtype
+                    and value.dtype.is_integer and spec.dtype.is_integer):
+                if value.dtype.max > spec.dtype.max or value.dtype.min < spec.dtype.min:
+                    checks = [tf.debugging.assert_less_equal(
+                                  value, tf.cast(spec.dtype.max, value.dtype),
+                                  message=f"action: value(s) above the maximum of {spec.dtype.name}"),
+                              tf.debugging.assert_greater_equal(
+                                  value, tf.cast(spec.dtype.min, value.dtype),
+                                  message=f"action: value(s) below the minimum of {spec.dtype.name}")]
+                    with tf.control_dependencies(checks):
+                        value = tf.identity(value)
+                value, changed = tf.cast(value, spec.dtype), True
+            converted.append(value)
+        if not changed:
+            raise error
+        return self._pack_action(converted)
 
     def _run(self, py_fn: Callable[..., List[np.ndarray]], inputs: Sequence[Any],
              name: str) -> TimeStep:
@@ -237,6 +336,8 @@ class TFPyEnvironment(TFEnvironment):
             raise
 
     def _call_py(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._pool is not None:
+            return self._pool.apply(fn, args)
         if self._executor is None:
             return fn(*args)
         return self._executor.submit(fn, *args).result()

@@ -1,4 +1,4 @@
-"""Small deterministic environments shared by the environment and driver tests.
+"""Small deterministic environments shared by the environment, driver and metric tests.
 
 They live in a plain module, imported as `env_toys`: the root conftest.py
 puts this directory on `sys.path` (pytest's `--import-mode=importlib` leaves
@@ -17,7 +17,8 @@ from specs import ArraySpec, BoundedArraySpec
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.trajectories import time_step as ts
 
-__all__ = ["Counter", "LockedError", "NestedCounter", "Unpicklable", "not_an_env"]
+__all__ = ["Counter", "LockedError", "NestedCounter", "Rewarding", "Unpicklable",
+           "not_an_env"]
 
 _OBSERVATIONS = ("count_pair", "count", "scalar")
 _REWARDS = ("action + 1", "action", "step")
@@ -158,6 +159,35 @@ class NestedCounter(PyEnvironment):
         if self.t == self.length:
             return ts.truncation(observation, reward, np.float32(1.0))
         return ts.transition(observation, reward)
+
+
+class Rewarding(PyEnvironment):
+    """Episodes of `length` steps whatever the action; step t (1-based) pays `scale * t`.
+
+    The observation is `t` (float32), the action an int64 in [0, 1], so the
+    return of an episode is `scale * length * (length + 1) / 2`.
+    """
+
+    def __init__(self, length: int, scale: float = 1.0):
+        super().__init__()
+        self.length, self.scale = length, scale
+
+    def observation_spec(self) -> ArraySpec:
+        return ArraySpec((), np.float32, name="observation")
+
+    def action_spec(self) -> BoundedArraySpec:
+        return BoundedArraySpec((), np.int64, 0, 1, name="action")
+
+    def _reset(self) -> ts.TimeStep:
+        self.t = 0
+        return ts.restart(np.float32(0))
+
+    def _step(self, action: np.ndarray) -> ts.TimeStep:
+        self.t += 1
+        reward = np.float32(self.scale * self.t)
+        if self.t == self.length:
+            return ts.termination(np.float32(self.t), reward)
+        return ts.transition(np.float32(self.t), reward)
 
 
 class LockedError(Exception):

@@ -60,7 +60,7 @@ def test_actions_need_the_batch_dim_and_bounds():
     with pytest.raises(ValueError, match=r"\[4\]"):
         env.step(np.array([0, 4], np.int64))
     with pytest.raises(TypeError, match="dtype mismatch"):
-        env.step(np.zeros(2, np.int32))
+        env.step(np.zeros(2, np.float32))
 
 
 def test_constructor_checks():

@@ -116,7 +116,9 @@ def test_wrong_action_dtype_or_shape():
     with pytest.raises(TypeError, match="dtype mismatch"):
         env.step(0.0)
     with pytest.raises(TypeError, match="dtype mismatch"):
-        env.step(np.int32(1))
+        env.step(np.float32(1))
+    with pytest.raises(ValueError, match="outside the bounds"):
+        env.step(np.int32(2))  # another integer dtype is cast, then bounds-checked
     with pytest.raises(ValueError, match="shape mismatch|outer dim"):
         env.step(np.array([1], np.int64))
 

@@ -141,7 +141,7 @@ def test_bad_actions_are_rejected_before_anything_is_sent():
         with pytest.raises(ValueError, match=r"action.*\[4\]"):
             env.step(np.array([0, 4], np.int64))
         with pytest.raises(TypeError, match="dtype mismatch"):
-            env.step(np.zeros(2, np.int32))
+            env.step(np.zeros(2, np.float32))
         assert sent == []
         # The workers are still in step with the parent.
         step = env.step(np.array([1, 2], np.int64))

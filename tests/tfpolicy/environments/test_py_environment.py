@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import tfpolicy.environments as environments
 from env_toys import Counter
 from specs import ArraySpec, BoundedArraySpec
-from tfpolicy.environments.py_environment import check_action
+from tfpolicy.environments.py_environment import PyEnvironment, check_action
 from tfpolicy.trajectories import time_step as ts
 from tfpolicy.trajectories.time_step import StepType
 
@@ -117,7 +117,7 @@ def test_wrong_dtype_and_shape_and_structure_name_the_path():
     env = TwoPart()
     env.reset()
     with pytest.raises(TypeError, match="action at 'pick': dtype mismatch"):
-        env.step({"move": np.zeros(2, np.float32), "pick": np.int64(1)})
+        env.step({"move": np.zeros(2, np.float32), "pick": np.float32(1)})
     with pytest.raises(ValueError, match="action at 'move': shape mismatch"):
         env.step({"move": np.zeros(3, np.float32), "pick": np.int32(1)})
     with pytest.raises(TypeError, match="missing keys"):
@@ -200,3 +200,84 @@ def test_action_checker_scalar_fast_path_keeps_every_check():
     np.testing.assert_array_equal(uneven(np.array([1, 5])), [1, 5])
     with pytest.raises(ValueError, match=r"value\(s\) \[2\]"):
         uneven(np.array([2, 5]))
+
+
+# -- TF-Agents' conventions ------------------------------------------------------
+
+
+class NoInit(PyEnvironment):
+    """Skips the base __init__, as TF-Agents' tutorial environments do; ends after 2 steps."""
+
+    def __init__(self):
+        self.t = 0
+
+    def observation_spec(self):
+        return ArraySpec((), np.int32, name="observation")
+
+    def action_spec(self):
+        return BoundedArraySpec((), np.int64, 0, 3, name="action")
+
+    def _reset(self):
+        self.t = 0
+        return ts.restart(np.int32(0))
+
+    def _step(self, action):
+        self.t += 1
+        if self.t == 2:
+            return ts.termination(np.int32(self.t), 1.0)
+        return ts.transition(np.int32(self.t), 0.0)
+
+
+def test_subclass_without_base_init_auto_resets():
+    env = NoInit()
+    assert env.current_time_step() is None
+    assert [int(env.step(0).step_type) for _ in range(5)] == [0, 1, 2, 0, 1]
+
+
+def test_integer_action_of_another_dtype_is_cast_after_a_range_check():
+    env = NoInit()
+    env.reset()
+    assert int(env.step(np.int32(3)).observation) == 1
+    with pytest.raises(ValueError, match="maximum=3"):
+        env.step(np.uint8(4))
+    with pytest.raises(TypeError, match="dtype mismatch"):
+        env.step(np.float64(1.0))
+
+
+def test_handle_auto_reset_false_leaves_the_new_episode_to_step():
+    class SelfResetting(NoInit):
+        def __init__(self):
+            super().__init__()
+            PyEnvironment.__init__(self, handle_auto_reset=False)
+            self.after_last = 0
+
+        def _step(self, action):
+            if self.current_time_step().is_last():
+                self.after_last += 1
+                return self.reset()
+            return super()._step(action)
+
+    env = SelfResetting()
+    types = [int(env.step(0).step_type) for _ in range(4)]
+    assert types == [0, 1, 2, 0] and env.after_last == 1
+
+
+def test_should_reset_can_be_overridden():
+    class ResetAfterOne(NoInit):
+        def should_reset(self, current_time_step):
+            return self.t >= 1
+
+    env = ResetAfterOne()
+    assert [int(env.step(0).step_type) for _ in range(4)] == [0, 1, 0, 1]
+
+
+def test_discount_spec_and_batched_without_batch_size():
+    assert NoInit().discount_spec() == BoundedArraySpec((), np.float32, 0.0, 1.0, name="discount")
+
+    class Batched(NoInit):
+        @property
+        def batched(self):
+            return True
+
+    with pytest.raises(RuntimeError, match="does not override the batch_size"):
+        Batched().batch_size

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from env_toys import Counter
 from specs import ArraySpec, BoundedArraySpec, BoundedTensorSpec, TensorSpec, tensor_spec
-from tfpolicy.environments import BatchedPyEnvironment, PyEnvironment, load
+from tfpolicy.environments import BatchedPyEnvironment, PyEnvironment, RandomPyEnvironment, load
 from tfpolicy.environments.tf_py_environment import TFPyEnvironment
 from tfpolicy.policies import RandomTFPolicy
 from tfpolicy.trajectories import time_step as ts
@@ -167,8 +167,8 @@ def test_numpy_actions_are_accepted():
 def test_static_action_errors_name_the_path():
     env = TFPyEnvironment(Arm())
     good_move = tf.constant([[0.5, 0.5]])
-    with pytest.raises(TypeError, match="action at 'pick': dtype mismatch.*int64.*dtype int32"):
-        env.step({"move": good_move, "pick": tf.constant([1], tf.int32)})
+    with pytest.raises(TypeError, match="action at 'pick': dtype mismatch.*int64.*dtype float32"):
+        env.step({"move": good_move, "pick": tf.constant([1], tf.float32)})
     with pytest.raises(ValueError, match="action at 'move': shape mismatch.*shape \\(1, 3\\)"):
         env.step({"move": tf.zeros([1, 3]), "pick": tf.constant([1], tf.int64)})
     with pytest.raises(TypeError, match="pick"):
@@ -260,8 +260,10 @@ def test_concurrent_calls_raise():
 
 
 def test_rejects_what_is_not_a_py_environment():
-    with pytest.raises(TypeError, match="py_env must be a PyEnvironment, got int"):
+    with pytest.raises(TypeError, match="environment must be a PyEnvironment .*got int"):
         TFPyEnvironment(3)
+    with pytest.raises(TypeError, match="got str: 'no env'"):
+        TFPyEnvironment(lambda: "no env")
 
 
 def test_cartpole_with_a_random_tf_policy():
@@ -280,3 +282,34 @@ def test_cartpole_with_a_random_tf_policy():
     assert last.observation.shape == (1, 4)
     assert int(last.step_type[0]) in (0, 1, 2)
     assert env.pyenv.current_time_step().observation.shape == (4,)
+
+
+def test_tf_agents_constructor_forms_and_forwarding():
+    made = []
+
+    def make():
+        made.append(1)
+        return Counter(2, observation="scalar", reward="action")
+
+    env = TFPyEnvironment(make, isolation=True)
+    assert made == [1] and env.max_action == 3  # forwarded to the Python environment
+    env.reset()
+    step = env.step(tf.constant([2], tf.int32))  # an int32 action for the int64 spec
+    assert float(step.reward[0]) == 2.0
+    with pytest.raises(AttributeError, match="_missing"):
+        env._missing
+    with pytest.raises(TypeError, match="isolation"):
+        TFPyEnvironment(make, isolation="yes")
+    env.close()
+
+
+def test_render_returns_uint8_images_eagerly_and_in_graphs():
+    py_env = RandomPyEnvironment(ArraySpec((2,), np.float32), BoundedArraySpec((), np.int64, 0, 1),
+                                 render_size=(4, 5, 3), seed=0)
+    env = TFPyEnvironment(py_env)
+    image = env.render()
+    assert image.dtype == tf.uint8 and image.shape == (4, 5, 3)
+    graph_image = tf.function(env.render)()
+    assert graph_image.shape == (4, 5, 3)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        env.render("video")

@@ -58,7 +58,7 @@ def test_base_wrapper_forwards_everything():
     env = PyEnvironmentBaseWrapper(inner)
     assert env.time_step_spec() == inner.time_step_spec()
     assert env.action_spec() == inner.action_spec()
-    assert env.extra == "inner attribute" and env.wrapped_env is inner
+    assert env.extra == "inner attribute" and env.wrapped_env() is inner
     assert env.reset().is_first() and inner.resets == 1
     assert int(env.step(1).observation) == 1 and len(inner.actions) == 1
     with pytest.raises(ValueError, match="action at"):
@@ -82,7 +82,7 @@ def test_time_limit_truncates_keeping_the_discount():
     assert [int(t.step_type) for t in (first, mid, last)] == [0, 1, 2]
     assert float(last.discount) == 0.5 and float(last.reward) == 2.0
     again = env.step(0)
-    assert again.is_first() and env.wrapped_env.resets == 2
+    assert again.is_first() and env.wrapped_env().resets == 2
     assert [int(env.step(0).step_type) for _ in range(2)] == [1, 2]
 
 
@@ -194,3 +194,199 @@ def test_wrapped_env_does_not_check_the_action_again():
     assert checks == [] and len(inner.actions) == 4
     with pytest.raises(ValueError, match=r"action at '<root>': value\(s\) \[2\] outside"):
         env.step(np.int64(2))  # the outermost wrapper checks
+
+
+# -- TF-Agents' wrappers --------------------------------------------------------
+
+from tfpolicy.environments import (  # noqa: E402
+    ActionClipWrapper,
+    ActionDiscretizeWrapper,
+    ActionOffsetWrapper,
+    FixedLength,
+    FlattenObservationsWrapper,
+    HistoryWrapper,
+    ObservationFilterWrapper,
+    OneHotActionWrapper,
+    PerformanceProfiler,
+    RunStats,
+)
+
+
+class Recorder(PyEnvironment):
+    """Records actions; observation [t, 10 + t, 20 + t] (float32); ends after `length` steps."""
+
+    def __init__(self, action_spec, length=10):
+        super().__init__()
+        self._action_spec = action_spec
+        self.length = length
+        self.actions = []
+
+    def observation_spec(self):
+        return BoundedArraySpec((3,), np.float32, [0.0, 10.0, 20.0], [50.0, 60.0, 70.0])
+
+    def action_spec(self):
+        return self._action_spec
+
+    def _obs(self):
+        t = float(self._t)
+        return np.array([t, 10 + t, 20 + t], np.float32)
+
+    def _reset(self):
+        self._t = 0
+        return ts.restart(self._obs())
+
+    def _step(self, action):
+        self.actions.append(action)
+        self._t += 1
+        if self._t == self.length:
+            return ts.termination(self._obs(), 1.0)
+        return ts.transition(self._obs(), 1.0, discount=0.5)
+
+
+def test_action_discretize_wrapper_maps_to_linspace_per_element():
+    inner = Recorder(BoundedArraySpec((2,), np.float32, [-1.0, 0.0], [1.0, 4.0], name="torque"))
+    env = ActionDiscretizeWrapper(inner, num_actions=[3, 5])
+    assert env.action_spec() == BoundedArraySpec((2,), np.int32, 0, [2, 4], name="torque")
+    env.reset()
+    env.step(np.array([0, 4], np.int32))
+    env.step(np.array([1, 1], np.int32))
+    np.testing.assert_allclose(inner.actions, [[-1.0, 4.0], [0.0, 1.0]])
+    assert inner.actions[0].dtype == np.float32
+    scalar = ActionDiscretizeWrapper(Recorder(BoundedArraySpec((1,), np.float32, -2, 2)), 5)
+    assert scalar.action_spec() == BoundedArraySpec((), np.int32, 0, 4)
+    scalar.reset()
+    scalar.step(3)
+    np.testing.assert_allclose(scalar.wrapped_env().actions, [[1.0]])
+    with pytest.raises(ValueError, match=">= 2"):
+        ActionDiscretizeWrapper(inner, num_actions=1)
+    with pytest.raises(ValueError, match="finite"):
+        ActionDiscretizeWrapper(Recorder(BoundedArraySpec((), np.float32)), 3)
+
+
+def test_action_clip_wrapper_clips_integers_too():
+    inner = Recorder({"f": BoundedArraySpec((), np.float32, -1, 1),
+                      "i": BoundedArraySpec((), np.int64, 0, 3)})
+    env = ActionClipWrapper(inner)
+    env.reset()
+    env.step({"f": np.float32(5.0), "i": np.int64(7)})
+    assert float(inner.actions[0]["f"]) == 1.0 and int(inner.actions[0]["i"]) == 3
+    with pytest.raises(ValueError, match="action at 'i'"):
+        ActionClip(Recorder({"f": BoundedArraySpec((), np.float32, -1, 1),
+                             "i": BoundedArraySpec((), np.int64, 0, 3)})).step(
+            {"f": np.float32(0.0), "i": np.int64(7)})
+
+
+def test_action_offset_wrapper_shifts_to_zero():
+    inner = Recorder(BoundedArraySpec((), np.int32, -2, 2, name="a"))
+    env = ActionOffsetWrapper(inner)
+    assert env.action_spec() == BoundedArraySpec((), np.int32, 0, 4, name="a")
+    env.reset()
+    env.step(np.int32(0))
+    env.step(np.int32(4))
+    assert [int(a) for a in inner.actions] == [-2, 2]
+    with pytest.raises(ValueError, match="integer"):
+        ActionOffsetWrapper(Recorder(BoundedArraySpec((), np.float32, 0, 1)))
+
+
+def test_one_hot_action_wrapper_takes_the_argmax_plus_minimum():
+    inner = Recorder(BoundedArraySpec((), np.int64, 1, 3))
+    env = OneHotActionWrapper(inner)
+    assert env.action_spec() == BoundedArraySpec((3,), np.int64, 0, 1, name="one_hot_action_spec")
+    env.reset()
+    env.step(np.array([0, 0, 1], np.int64))
+    assert int(inner.actions[0]) == 3
+    with pytest.raises(ValueError, match="rank 0 or 1"):
+        OneHotActionWrapper(Recorder(BoundedArraySpec((2, 2), np.int64, 0, 1)))
+
+
+def test_flatten_observations_wrapper_keeps_dtype_and_filters_keys():
+    class Dict3(Recorder):
+        def observation_spec(self):
+            return {"b": ArraySpec((2,), np.float64), "a": ArraySpec((), np.float64),
+                    "c": ArraySpec((1,), np.float64)}
+
+        def _obs(self):
+            return {"b": np.array([1.0, 2.0]), "a": np.float64(3.0), "c": np.array([4.0])}
+
+    env = FlattenObservationsWrapper(Dict3(BoundedArraySpec((), np.int32, 0, 1)))
+    assert env.observation_spec() == ArraySpec((4,), np.float64, name="packed_observations")
+    np.testing.assert_array_equal(env.reset().observation, [3.0, 1.0, 2.0, 4.0])
+    kept = FlattenObservationsWrapper(Dict3(BoundedArraySpec((), np.int32, 0, 1)),
+                                      observations_allowlist=["c", "b"])
+    np.testing.assert_array_equal(kept.reset().observation, [1.0, 2.0, 4.0])
+    with pytest.raises(ValueError, match=r"unknown keys \['z'\]"):
+        FlattenObservationsWrapper(Dict3(BoundedArraySpec((), np.int32, 0, 1)),
+                                   observations_whitelist=["z"])
+    with pytest.raises(ValueError, match="share one dtype"):
+        FlattenObservationsWrapper(NestedObs())
+
+
+def test_observation_filter_wrapper_keeps_the_chosen_entries():
+    env = ObservationFilterWrapper(Recorder(BoundedArraySpec((), np.int32, 0, 1)), [2, 0])
+    assert env.observation_spec() == BoundedArraySpec((2,), np.float32, [20.0, 0.0], [70.0, 50.0])
+    env.reset()
+    np.testing.assert_array_equal(env.step(0).observation, [21.0, 1.0])
+    with pytest.raises(ValueError, match="out of range"):
+        ObservationFilterWrapper(Recorder(BoundedArraySpec((), np.int32, 0, 1)), [3])
+
+
+def test_history_wrapper_stacks_observations_and_actions():
+    inner = Recorder(BoundedArraySpec((), np.int32, 0, 5), length=10)
+    env = HistoryWrapper(inner, history_length=3, include_actions=True)
+    assert env.observation_spec()["observation"].shape == (3, 3)
+    assert env.observation_spec()["action"].shape == (3,)
+    first = env.reset()
+    np.testing.assert_array_equal(first.observation["observation"][:, 0], [0, 0, 0])
+    np.testing.assert_array_equal(first.observation["observation"][2], [0, 10, 20])
+    env.step(4)
+    step = env.step(5)
+    np.testing.assert_array_equal(step.observation["observation"][:, 0], [0, 1, 2])
+    np.testing.assert_array_equal(step.observation["action"], [0, 4, 5])
+    tiled = HistoryWrapper(Recorder(BoundedArraySpec((), np.int32, 0, 5)), history_length=2,
+                           tile_first_step_obs=True)
+    np.testing.assert_array_equal(tiled.reset().observation, [[0, 10, 20], [0, 10, 20]])
+
+
+def test_fixed_length_pads_short_and_cuts_long_episodes():
+    env = FixedLength(Recorder(BoundedArraySpec((), np.int32, 0, 1), length=2), fix_length=4)
+    steps = [env.reset()] + [env.step(0) for _ in range(5)]
+    assert [int(t.step_type) for t in steps] == [0, 1, 2, 2, 2, 0]
+    assert [float(t.discount) for t in steps[1:5]] == [0.5, 0.0, 0.0, 0.0]
+    assert [float(t.reward) for t in steps[1:5]] == [1.0, 1.0, 0.0, 0.0]
+    long = FixedLength(Recorder(BoundedArraySpec((), np.int32, 0, 1), length=10), fix_length=2)
+    steps = [long.reset()] + [long.step(0) for _ in range(3)]
+    assert [int(t.step_type) for t in steps] == [0, 1, 2, 0]
+    assert float(steps[2].discount) == 0.5
+
+
+def test_run_stats_counts_episodes_resets_and_steps():
+    env = RunStats(Recorder(BoundedArraySpec((), np.int32, 0, 1), length=2))
+    env.reset()
+    for _ in range(4):  # MID, LAST, FIRST (auto-reset), MID
+        env.step(0)
+    assert (env.episodes, env.resets, env.total_steps, env.episode_steps) == (1, 2, 3, 1)
+
+
+def test_performance_profiler_hands_over_a_profile_every_n_steps():
+    profiles = []
+    env = PerformanceProfiler(Recorder(BoundedArraySpec((), np.int32, 0, 1)), profiles.append, 2)
+    env.reset()
+    for _ in range(5):
+        env.step(0)
+    assert len(profiles) == 2 and profiles[0] is not profiles[1]
+
+
+def test_base_wrapper_forwards_optional_capabilities():
+    class Stateful(Recorder):
+        def get_state(self):
+            return self._t
+
+        def set_state(self, state):
+            self._t = state
+
+    env = RunStats(Stateful(BoundedArraySpec((), np.int32, 0, 1)))
+    env.reset()
+    env.set_state(7)
+    assert env.get_state() == 7 and env.discount_spec().maximum == 1.0
+    with pytest.raises(AttributeError, match="render"):
+        env.render()
