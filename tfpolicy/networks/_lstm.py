@@ -111,8 +111,8 @@ class LSTMNetwork(Network, abc.ABC):
                          name=name or type(self).__name__)
         self._input_encoder = EncodingNetwork(
             input_tensor_spec, preprocessing_layers, preprocessing_combiner, conv_layer_params,
-            input_fc_layer_params, input_dropout_layer_params, activation_fn, kernel_initializer,
-            name="input_encoder")
+            input_fc_layer_params, input_dropout_layer_params, activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer, name="input_encoder")
         self._cells = [keras.layers.LSTMCell(n) for n in lstm_size]
         self._output_encoder = EncodingNetwork(
             tf.TensorSpec([lstm_size[-1]], tf.float32), fc_layer_params=output_fc_layer_params,

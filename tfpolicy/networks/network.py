@@ -78,10 +78,13 @@ from specs import nest_utils
 from specs import tensor_spec
 from specs import NestedTensor, NestedTensorSpec
 from tfpolicy import _variables
+from tfpolicy.networks import _distribution_network
 from tfpolicy.networks import _layer_api
+from specs.distribution_spec import DistributionSpec
 from tfpolicy.trajectories.time_step import StepType
 
-__all__ = ["Network", "as_network", "outer_rank"]
+__all__ = ["DistributionNetwork", "DistributionSpec", "Network", "as_network", "create_variables",
+           "get_state_spec", "outer_rank"]
 
 
 
@@ -598,3 +601,84 @@ def as_network(model: Any, input_tensor_spec: NestedTensorSpec,
     if not callable(model):
         raise TypeError(f"expected a network or a callable model, got {model!r}")
     return _Adapter(model, input_tensor_spec, name)
+
+
+
+class DistributionNetwork(_distribution_network.DistributionOutput, Network):
+    """A `Network` whose outputs are distributions, described by `output_spec`.
+
+    TF-Agents' base of actor and projection networks; see
+    `tfpolicy.networks._distribution_network` for the contract. Subclasses
+    implement `call` or `_call` as for `Network`.
+
+    Args:
+      input_tensor_spec: the nest of specs of one unbatched input, or None
+        (projection networks take features, whose spec they do not know).
+      state_spec: the nest of specs of the network state, `()` for none.
+      output_spec: the nest of `DistributionSpec`s describing the outputs.
+      name: the module's name.
+    """
+
+    def __init__(self, input_tensor_spec: Optional[NestedTensorSpec],
+                 state_spec: NestedTensorSpec, output_spec: Any, name: Optional[str] = None):
+        super().__init__(input_tensor_spec, state_spec, name=name)
+        self._set_output_spec(output_spec)
+
+
+def get_state_spec(layer: Any) -> NestedTensorSpec:
+    """The state spec of a network or a Keras layer (TF-Agents' `network.get_state_spec`).
+
+    Args:
+      layer: a `Network` (its `state_spec`), a Keras RNN cell (a layer with
+        `state_size`: one `TensorSpec([size])` per state entry, in the
+        cell's dtype), a Keras RNN layer (its cell's), or any other Keras
+        layer (`()`).
+
+    Returns:
+      The nest of `TensorSpec`s of one unbatched state, `()` for none.
+    """
+    if isinstance(layer, Network):
+        return layer.state_spec
+    cell = layer.cell if isinstance(layer, keras.layers.RNN) else layer
+    state_size = getattr(cell, "state_size", None)
+    if state_size is None:
+        return ()
+    dtype = tf.as_dtype(getattr(cell, "compute_dtype", None) or tf.float32)
+    return tree.map_structure(lambda size: tf.TensorSpec([int(size)], dtype), state_size)
+
+
+def create_variables(module: Any, input_spec: Optional[NestedTensorSpec] = None,
+                     **kwargs: Any) -> Any:
+    """Builds a network's or a Keras layer's variables and returns its output spec.
+
+    TF-Agents' module-level `network.create_variables`. A `Network` runs its
+    own `create_variables(input_spec, **kwargs)`. A Keras layer is called once
+    on a zero batch of one (with a zero state when it is an RNN cell), which
+    builds it.
+
+    Args:
+      module: a `Network` or a Keras layer.
+      input_spec: the specs of one unbatched input; required for a Keras
+        layer.
+      **kwargs: extra keywords of the call, e.g. `training=True`.
+
+    Returns:
+      The output spec: per output tensor a `TensorSpec` without the batch
+      dim, per tfp distribution the spec of one sample.
+
+    Raises:
+      ValueError: `module` is a Keras layer and `input_spec` is None.
+    """
+    if isinstance(module, Network):
+        return module.create_variables(input_spec, **kwargs)
+    if input_spec is None:
+        raise ValueError(f"create_variables: {type(module).__name__} {module.name!r} is a Keras "
+                         f"layer, so an input_spec is required; got None")
+    inputs = tensor_spec.zero_spec_nest(tensor_spec.from_spec(input_spec), (1,))
+    if getattr(module, "state_size", None) is not None and not isinstance(module, keras.layers.RNN):
+        state = tree.map_structure(lambda spec: tf.zeros([1] + spec.shape.as_list(), spec.dtype),
+                                   get_state_spec(module))
+        output = module(inputs, state, **kwargs)[0]
+    else:
+        output = module(inputs, **kwargs)
+    return tree.map_structure(_unbatched_spec, output)

@@ -35,11 +35,14 @@ class QNetwork(Network):
         network part, without any action mask).
       action_spec: one bounded integer spec of shape `()` or `(1,)`.
       preprocessing_layers, preprocessing_combiner, conv_layer_params,
-        fc_layer_params, activation_fn, kernel_initializer: as in `EncodingNetwork`.
+        fc_layer_params, dropout_layer_params, activation_fn,
+        kernel_initializer: as in `EncodingNetwork` (dropout acts when the
+        network is called with `training=True`).
       batch_squash: True (TF-Agents' default): `[]`, `[B]` and `[B, T]`
         observations, folded into one batch dim for the layers. False: exactly
         `[B]`, given to the layers unchanged (others raise `ValueError`); see
         `EncodingNetwork`.
+      dtype: the float dtype of the layers, the output's included.
       name: the module's name.
 
     Raises:
@@ -55,9 +58,11 @@ class QNetwork(Network):
         preprocessing_combiner: Optional[Callable[[List[tf.Tensor]], tf.Tensor]] = None,
         conv_layer_params: Optional[Sequence[Sequence[Any]]] = None,
         fc_layer_params: Optional[Sequence[int]] = (75, 40),
+        dropout_layer_params: Optional[Sequence[Any]] = None,
         activation_fn: Callable[[tf.Tensor], tf.Tensor] = keras.activations.relu,
         kernel_initializer: Any = None,
         batch_squash: bool = True,
+        dtype: tf.DType = tf.float32,
         name: Optional[str] = None,
     ):
         count = _projection.num_actions(action_spec, "QNetwork")
@@ -65,9 +70,10 @@ class QNetwork(Network):
         self._squash_outer_dims = check_batch_squash(batch_squash)
         self._encoder = EncodingNetwork(
             input_tensor_spec, preprocessing_layers, preprocessing_combiner, conv_layer_params,
-            fc_layer_params, activation_fn=activation_fn, kernel_initializer=kernel_initializer,
-            batch_squash=batch_squash, name="encoder")
-        self._q_values = _projection.q_value_layer(count)
+            fc_layer_params, dropout_layer_params, activation_fn=activation_fn,
+            kernel_initializer=kernel_initializer, batch_squash=batch_squash, dtype=dtype,
+            name="encoder")
+        self._q_values = _projection.q_value_layer(count, dtype)
         self.create_variables()
 
     @property

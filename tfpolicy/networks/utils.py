@@ -16,7 +16,7 @@ TensorShape([6, 4])
 TensorShape([2, 3, 5])
 """
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence
 
 import keras
 import numpy as np
@@ -112,40 +112,7 @@ class BatchSquash:
                 tensor, tf.concat([self._outer_shape, tf.shape(tensor)[1:]], axis=0))
 
 
-class _PermanentDropout(keras.layers.Dropout):
-    """Dropout that also drops at inference (TF-Agents' `permanent=True`), for
-    approximate Bayesian inference."""
-
-    def call(self, inputs: Any, training: Optional[bool] = None) -> Any:
-        return super().call(inputs, training=True)
-
-
-DropoutParams = Union[None, float, Dict[str, Any]]
-
-
-def _dropout_layer(params: DropoutParams, index: int, name: Optional[str]
-                   ) -> Optional[keras.layers.Layer]:
-    if params is None:
-        return None
-    if not isinstance(params, dict):
-        return keras.layers.Dropout(params, name=name) if params else None
-    kwargs = {"name": name, **params}
-    permanent = kwargs.pop("permanent", False)
-    try:
-        return (_PermanentDropout if permanent else keras.layers.Dropout)(**kwargs)
-    except (TypeError, ValueError) as error:  # Keras raises either for unknown arguments
-        raise ValueError(f"dropout_layer_params[{index}] must hold keras.layers.Dropout "
-                         f"arguments (rate, noise_shape, seed) and optionally permanent; got "
-                         f"{params!r}: {error}") from None
-
-
-def _checked_per_fc(what: str, params: Optional[Sequence[Any]], count: int) -> List[Any]:
-    if params is None:
-        return [None] * count
-    if len(params) != count:
-        raise ValueError(f"{what} needs one entry (or None) per fc layer: fc_layer_params has "
-                         f"{count} entries, {what} {list(params)}")
-    return list(params)
+DropoutParams = encoding_network.DropoutParams
 
 
 def mlp_layers(conv_layer_params: Optional[Sequence[Sequence[Any]]] = None,
@@ -196,8 +163,10 @@ def mlp_layers(conv_layer_params: Optional[Sequence[Sequence[Any]]] = None,
     TensorShape([5, 4])
     """
     fc_layer_params = encoding_network.check_layer_sizes("fc_layer_params", fc_layer_params)
-    dropouts = _checked_per_fc("dropout_layer_params", dropout_layer_params, len(fc_layer_params))
-    decays = _checked_per_fc("weight_decay_params", weight_decay_params, len(fc_layer_params))
+    dropouts = encoding_network.per_fc_layer("dropout_layer_params", dropout_layer_params,
+                                             len(fc_layer_params))
+    decays = encoding_network.per_fc_layer("weight_decay_params", weight_decay_params,
+                                           len(fc_layer_params))
 
     def layer_name(kind: str, index: Optional[int] = None) -> Optional[str]:
         if not name:
@@ -221,7 +190,7 @@ def mlp_layers(conv_layer_params: Optional[Sequence[Sequence[Any]]] = None,
             kernel_initializer=encoding_network._initializer(kernel_initializer),
             kernel_regularizer=None if decay is None else keras.regularizers.L2(decay),
             name=layer_name("dense", i)))
-        dropout_layer = _dropout_layer(dropout, i, layer_name("dropout", i))
+        dropout_layer = encoding_network.dropout_layer(dropout, i, layer_name("dropout", i))
         if dropout_layer is not None:
             layers.append(dropout_layer)
     return layers

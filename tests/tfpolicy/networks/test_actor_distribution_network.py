@@ -154,3 +154,73 @@ def test_works_in_tf_function_with_unknown_batch_and_time():
 def test_unsupported_action_specs_are_clear_errors(spec, message):
     with pytest.raises(ValueError, match=message):
         ActorDistributionNetwork(OBS, spec)
+
+
+# ---- TF-Agents' projection factories, dropout, dtype and seed ------------------------------
+
+
+def test_projection_factories_make_the_heads():
+    from tfpolicy.networks import categorical_projection_network, normal_projection_network
+    made = []
+
+    def continuous(spec):
+        made.append(spec)
+        return normal_projection_network.NormalProjectionNetwork(
+            spec, mean_transform=None, std_transform=None, std_bias_initializer_value=0.5)
+
+    net = ActorDistributionNetwork(
+        OBS, {"move": BOX, "fire": DISCRETE}, fc_layer_params=(8,),
+        continuous_projection_net=continuous,
+        discrete_projection_net=categorical_projection_network.CategoricalProjectionNetwork)
+    assert made == [BOX]
+    dists, _ = net(_obs(3))
+    # identity std transform: the std is the bias, 0.5
+    np.testing.assert_allclose(dists["move"].stddev().numpy(), np.full([3, 2], 0.5))
+    seq, _ = net(tf.zeros([2, 5, 4]))
+    assert seq["move"].batch_shape == [2, 5] and seq["fire"].batch_shape == [2, 5]
+    single, _ = net(tf.zeros([4]))
+    assert single["fire"].batch_shape == [] and single["move"].event_shape == [2]
+    # the projection networks' variables belong to the actor network
+    assert len(net.trainable_variables) == 2 + 3 + 2
+
+
+def test_projection_network_gets_the_training_flag_and_outer_rank():
+    from tfpolicy.networks import normal_projection_network
+    calls = []
+
+    class Recording(normal_projection_network.NormalProjectionNetwork):
+        def call(self, inputs, outer_rank, training=False, mask=None):
+            calls.append((outer_rank, training))
+            return super().call(inputs, outer_rank, training=training, mask=mask)
+
+    net = ActorDistributionNetwork(OBS, BOX, fc_layer_params=(8,),
+                                   continuous_projection_net=Recording)
+    calls.clear()
+    net(tf.zeros([2, 3, 4]), training=True)
+    assert calls == [(2, True)]
+
+
+def test_a_factory_must_return_a_network():
+    with pytest.raises(TypeError, match="continuous_projection_net must return"):
+        ActorDistributionNetwork(OBS, BOX, continuous_projection_net=lambda spec: 3)
+
+
+def test_dropout_acts_only_in_training():
+    keras.utils.set_random_seed(1)
+    net = ActorDistributionNetwork(OBS, BOX, fc_layer_params=(64,), dropout_layer_params=(0.5,))
+    obs = tf.ones([1, 4])
+    np.testing.assert_array_equal(net(obs)[0].mean().numpy(), net(obs)[0].mean().numpy())
+    trained = [net(obs, training=True)[0].mean().numpy() for _ in range(2)]
+    assert not np.allclose(trained[0], trained[1])
+
+
+def test_seed_makes_the_normal_heads_reproducible():
+    first = ActorDistributionNetwork(OBS, BOX, fc_layer_params=(8,), seed=5)
+    second = ActorDistributionNetwork(OBS, BOX, fc_layer_params=(8,), seed=5)
+    kernel = lambda net: net._projection._heads[0]._mean.kernel.numpy()  # noqa: E731
+    np.testing.assert_array_equal(kernel(first), kernel(second))
+
+
+def test_dtype_sets_the_encoder_layers():
+    net = ActorDistributionNetwork(OBS, BOX, fc_layer_params=(8,), dtype=tf.float64)
+    assert net._encoder.trainable_variables[0].dtype == tf.float64

@@ -183,3 +183,35 @@ def test_a_single_observation_takes_a_single_preprocessing_layer():
     net = EncodingNetwork(VEC, preprocessing_layers=keras.layers.Dense(2, use_bias=False))
     assert net(tf.zeros([4, 3]))[0].shape == [4, 2]
     assert [tuple(v.shape) for v in net.variables] == [(3, 2)]
+
+
+def test_weight_decay_adds_an_l2_penalty_per_fc_kernel():
+    net = EncodingNetwork(VEC, fc_layer_params=(2, 2), weight_decay_params=(0.5, None))
+    kernel = net._fc_layers[0].kernel
+    kernel.assign(np.ones([3, 2], np.float32))
+    # 0.5 * sum(k ** 2) = 0.5 * 6 for the first layer only
+    assert len(net.losses) == 1
+    np.testing.assert_allclose(float(net.losses[0]), 3.0)
+    with pytest.raises(ValueError, match="one factor"):
+        EncodingNetwork(VEC, fc_layer_params=(2,), weight_decay_params=(0.1, 0.1))
+
+
+def test_conv_type_1d_takes_sequences():
+    net = EncodingNetwork(TensorSpec([6, 2], tf.float32), conv_layer_params=[(3, 2, 2)],
+                          conv_type="1d")
+    out, _ = net(tf.zeros([5, 6, 2]))
+    assert out.shape == [5, 9]  # 3 filters x (6 - 2) / 2 + 1 = 3 steps
+    assert isinstance(net._conv_layers[0], keras.layers.Conv1D)
+    with pytest.raises(ValueError, match="conv_type must be one of"):
+        EncodingNetwork(VEC, conv_layer_params=[(3, 2, 1)], conv_type="3d")
+
+
+def test_dropout_dict_params_and_permanent_dropout():
+    keras.utils.set_random_seed(2)
+    net = EncodingNetwork(VEC, fc_layer_params=(64,),
+                          dropout_layer_params=[{"rate": 0.5, "permanent": True}])
+    obs = tf.ones([1, 3])
+    # permanent dropout also drops at inference
+    assert not np.allclose(net(obs)[0].numpy(), net(obs)[0].numpy())
+    with pytest.raises(ValueError, match="keras.layers.Dropout"):
+        EncodingNetwork(VEC, fc_layer_params=(4,), dropout_layer_params=[{"ratio": 0.5}])

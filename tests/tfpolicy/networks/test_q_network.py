@@ -119,3 +119,14 @@ def test_works_in_tf_function_with_unknown_batch_and_time():
     out = q_values(obs)
     assert out.shape == [2, 3, 3]
     np.testing.assert_allclose(out.numpy(), net(obs)[0].numpy(), rtol=1e-6)
+
+
+def test_dropout_and_dtype_keywords():
+    keras.utils.set_random_seed(4)
+    net = QNetwork(OBS, THREE, fc_layer_params=(64,), dropout_layer_params=(0.5,),
+                   dtype=tf.float64)
+    obs = tf.ones([1, 4], tf.float64)
+    q_values, _ = net(obs)
+    assert q_values.dtype == tf.float64
+    np.testing.assert_array_equal(q_values.numpy(), net(obs)[0].numpy())
+    assert not np.allclose(net(obs, training=True)[0].numpy(), net(obs, training=True)[0].numpy())

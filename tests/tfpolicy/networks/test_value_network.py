@@ -65,3 +65,13 @@ def test_works_in_tf_function_with_unknown_batch_and_time():
 
     obs = tf.random.stateless_normal([3, 2, 4], seed=(7, 8))
     np.testing.assert_allclose(values(obs).numpy(), net(obs)[0].numpy(), rtol=1e-6)
+
+
+def test_dropout_and_dtype_keywords():
+    keras.utils.set_random_seed(3)
+    net = ValueNetwork(OBS, fc_layer_params=(64,), dropout_layer_params=(0.5,), dtype=tf.float64)
+    obs = tf.ones([1, 4], tf.float64)
+    values, _ = net(obs)
+    assert values.dtype == tf.float64
+    np.testing.assert_array_equal(values.numpy(), net(obs)[0].numpy())
+    assert not np.allclose(net(obs, training=True)[0].numpy(), net(obs, training=True)[0].numpy())
