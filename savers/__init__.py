@@ -5,6 +5,9 @@
   `save_checkpoint(dir)` writes only the variables, for weight pushes.
 - `load(saved_model_dir, checkpoint_path=None)`, `load_specs`,
   `restore_checkpoint`: loading, with clear errors and no half-loading.
+- `policy_loader`: TF-Agents' loader, `policy_loader.load(saved_model_path,
+  checkpoint_path=None)` (an export as a `SavedModelPyTFEagerPolicy`) and
+  `materialize_saved_model` (an export plus a checkpoint as a new export).
 - `load_policy(export_dir, checkpoint_path=None)`: an export as a `TFPolicy`
   (`LoadedPolicy`), to wrap, drive, re-export and update like any policy.
 - `SavedModelPyTFEagerPolicy(model_path)`: an export as a numpy `PyPolicy`.
@@ -42,8 +45,9 @@ from savers.loaded_policy import LoadedPolicy
 from savers.loaded_policy import load_policy
 from savers.policy_loader import PolicySpecs
 from savers.policy_loader import SignatureLeaf
-from savers.policy_loader import load
+from savers._loading import load
 from savers.policy_loader import load_specs
+from savers.policy_loader import materialize_saved_model
 from savers.policy_loader import restore_checkpoint
 from savers.policy_saver import PolicySaver
 from savers.saved_model_py_tf_eager_policy import SavedModelPyTFEagerPolicy
@@ -74,5 +78,6 @@ __all__ = [
     "load",
     "load_policy",
     "load_specs",
+    "materialize_saved_model",
     "restore_checkpoint",
 ]

@@ -30,8 +30,8 @@ import tensorflow_probability as tfp
 import tree
 
 from savers import _signatures
-from savers import policy_loader
-from savers.policy_loader import PolicySpecs
+from savers import _loading
+from savers._loading import PolicySpecs
 from tfpolicy.distributions import ShiftedCategorical
 from tfpolicy.policies.input_pruning import select_inputs
 
@@ -59,7 +59,7 @@ class ServedExport:
     def update_from_checkpoint(self, checkpoint_path: Union[str, "os.PathLike[str]"]) -> None:
         """Assigns a checkpoint's variables to the served model, all or nothing
         (see `savers.policy_loader.restore_checkpoint`)."""
-        policy_loader.restore_checkpoint(self._loaded, checkpoint_path)
+        _loading.restore_checkpoint(self._loaded, checkpoint_path)
 
 
 def concrete(function: Any) -> Any:

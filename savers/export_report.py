@@ -73,7 +73,7 @@ import numpy as np
 import tree
 
 from savers import _lite_report
-from savers import policy_loader
+from savers import _loading
 from savers import spec_json
 from savers.policy_saver import CHECKPOINT_FILE
 from specs import NestedTensorSpec
@@ -116,7 +116,7 @@ def _spec_leaves(nest: NestedTensorSpec, root: Tuple[str, ...]) -> List[Dict[str
     return leaves
 
 
-def _signature_leaves(leaves: Sequence[policy_loader.SignatureLeaf]) -> List[Dict[str, Any]]:
+def _signature_leaves(leaves: Sequence[_loading.SignatureLeaf]) -> List[Dict[str, Any]]:
     return [{"name": leaf.name, "path": leaf.path, "dtype": leaf.dtype.name,
              "shape": None if leaf.shape is None else list(leaf.shape)} for leaf in leaves]
 
@@ -158,10 +158,10 @@ def inspect_export(path: PathLike, load_saved_model: bool = True) -> Dict[str, A
     directory = pathlib.Path(os.fspath(path))
     _not_an_export_hint(directory)
     if load_saved_model:
-        loaded = policy_loader.load(directory)
+        loaded = _loading.load(directory)
         specs = loaded.policy_specs
     else:
-        specs = policy_loader.load_specs(directory)
+        specs = _loading.load_specs(directory)
     document = specs.document
     metadata_types = {leaf.name: leaf for leaf in specs.signatures["get_metadata"][1]}
     variable_names = set(document.get("metadata", {}).get("variables", ()))

@@ -68,7 +68,7 @@ import tree
 from savers import _export_functions
 from savers import _nests
 from savers import _signatures
-from savers import policy_loader
+from savers import _loading
 from specs import NestedTensor
 from tfpolicy.policies.tf_policy import Seed, TFPolicy
 from tfpolicy.trajectories import policy_step
@@ -106,7 +106,7 @@ class LoadedPolicy(_export_functions.ServedExport, TFPolicy):
                  observation_and_action_constraint_splitter: Optional[Splitter] = None,
                  validate_args: bool = True, name: Optional[str] = None):
         specs = getattr(loaded, "policy_specs", None)
-        if not isinstance(specs, policy_loader.PolicySpecs):
+        if not isinstance(specs, _loading.PolicySpecs):
             raise TypeError(f"LoadedPolicy takes what savers.load returns (a module with "
                             f"`policy_specs`), got {loaded!r}")
         emit = policy_step.get_log_probability(specs.info_spec, None) is not None
@@ -247,7 +247,7 @@ def load_policy(export_dir: PathLike, checkpoint_path: Optional[PathLike] = None
       ValueError for a missing, foreign, corrupt or truncated export or a
       checkpoint that does not match.
     """
-    return LoadedPolicy(policy_loader.load(export_dir, checkpoint_path),
+    return LoadedPolicy(_loading.load(export_dir, checkpoint_path),
                         observation_and_action_constraint_splitter=(
                             observation_and_action_constraint_splitter),
                         validate_args=validate_args)

@@ -40,7 +40,7 @@ import tensorflow as tf
 import tree
 
 from savers import _export_functions
-from savers import policy_loader
+from savers import _loading
 from specs import nest_utils
 from specs import tensor_spec
 from specs import NestedArray, NestedSpec
@@ -83,7 +83,7 @@ class SavedModelPyTFEagerPolicy(_export_functions.ServedExport, FlatBridge):
                  use_tf_function: bool = True, batch_time_steps: bool = True,
                  checkpoint_path: Optional[PathLike] = None, validate_args: bool = True):
         del load_specs_from_pbtxt, use_tf_function  # see the docstring
-        loaded = policy_loader.load(model_path, checkpoint_path)
+        loaded = _loading.load(model_path, checkpoint_path)
         exported = loaded.policy_specs
         chosen = []
         for given, spec, what in ((time_step_spec, exported.time_step_spec, "time_step_spec"),

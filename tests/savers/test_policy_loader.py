@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from savers import PolicySaver, PolicySpecs, load, load_specs, restore_checkpoint
-from specs import BoundedTensorSpec, TensorSpec
+from savers import PolicySaver, PolicySpecs, load, load_specs, policy_loader, restore_checkpoint
+from savers import SavedModelPyTFEagerPolicy
+from specs import BoundedTensorSpec, TensorSpec, tensor_spec
 from tfpolicy import networks, policies, time_step as ts
 
 OBS = TensorSpec([3], tf.float32, "obs")
@@ -244,3 +245,76 @@ def test_truncated_checkpoint_changes_nothing(saved, tmp_path):
         restore_checkpoint(loaded, checkpoint)
     _assert_values(_values(loaded), saved["exported"])
     assert int(loaded.get_train_step()) == 3
+
+
+# ---- policy_loader: TF-Agents' load and materialize_saved_model ------------------------------
+
+
+def _observations():
+    return np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0], [2.0, 2.0, 2.0]], np.float32)
+
+
+def _served_actions(policy):
+    return [int(policy.action(ts.restart(obs)).action) for obs in _observations()]
+
+
+def _tf_actions(policy):
+    return policy.action(ts.restart(tf.constant(_observations()), batch_size=3)).action.numpy()
+
+
+def test_policy_loader_load_returns_a_numpy_policy(saved):
+    policy = policy_loader.load(saved["root"] / "export")
+    assert isinstance(policy, SavedModelPyTFEagerPolicy)
+    assert policy.time_step_spec == tensor_spec.to_array_spec(saved["policy"].time_step_spec)
+    assert policy.action_spec == tensor_spec.to_array_spec(saved["policy"].action_spec)
+    _assert_values([v.numpy() for v in policy.variables()], saved["exported"])
+    assert policy.get_train_step() == 3
+    # An empty checkpoint path counts as none, as in TF-Agents.
+    assert policy_loader.load(saved["root"] / "export", checkpoint_path="").get_train_step() == 3
+
+
+def test_policy_loader_load_with_a_checkpoint_serves_its_weights(saved):
+    policy = policy_loader.load(saved_model_path=str(saved["root"] / "export"),
+                                checkpoint_path=str(saved["root"] / "checkpoint"))
+    _assert_values([v.numpy() for v in policy.variables()], saved["pushed"])
+    assert policy.get_train_step() == 4
+    # The policy in the fixture holds the pushed weights.
+    assert _served_actions(policy) == _tf_actions(saved["policy"]).tolist()
+
+
+def test_materialize_saved_model_writes_the_export_with_the_checkpoint_weights(saved, tmp_path):
+    output = tmp_path / "materialized"
+    policy_loader.materialize_saved_model(saved["root"] / "export", saved["root"] / "checkpoint",
+                                          output)
+    assert sorted(p.name for p in output.iterdir()) == [
+        "assets", "policy_specs.json", "saved_model.pb", "variables"]
+    assert load_specs(output) == load_specs(saved["root"] / "export")
+    policy = policy_loader.load(output)
+    _assert_values([v.numpy() for v in policy.variables()], saved["pushed"])
+    assert policy.get_train_step() == 4
+    assert policy.get_metadata() == {"steps": 10}
+    assert _served_actions(policy) == _tf_actions(saved["policy"]).tolist()
+    # The source export is untouched.
+    _assert_values(_values(load(saved["root"] / "export")), saved["exported"])
+
+
+def test_materialize_saved_model_refuses_an_existing_output(saved, tmp_path):
+    output = tmp_path / "existing"
+    output.mkdir()
+    with pytest.raises(FileExistsError, match="already exists"):
+        policy_loader.materialize_saved_model(saved["root"] / "export",
+                                              saved["root"] / "checkpoint", output)
+    assert list(output.iterdir()) == []
+
+
+def test_materialize_saved_model_with_a_mismatched_checkpoint_writes_nothing(saved, tmp_path):
+    output = tmp_path / "never"
+    message = (r"does not match.*model_variables\[0\] \([^)]*kernel[^)]*\): "
+               r"the checkpoint has float32\[3, 5\]")
+    with pytest.raises(ValueError, match=message):
+        policy_loader.materialize_saved_model(saved["root"] / "export",
+                                              saved["root"] / "other_architecture", output)
+    assert not output.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        policy_loader.materialize_saved_model(saved["root"] / "export", tmp_path / "missing",
+                                              output)

@@ -52,6 +52,10 @@ class QPolicy(tf_policy.TFPolicy):
       emit_log_probability: add the chosen actions' log-probabilities to the info.
       observation_and_action_constraint_splitter: `observation ->
         (network_observation, mask)`; the network sees only the first part.
+      validate_action_spec_and_network: run the network once here on a zero
+        observation to check its output width (this also builds its
+        variables); False defers the check to the first call, for networks
+        that cannot run on zeros or are built elsewhere.
       validate_args: check inputs and outputs against the specs.
       name: the module's name.
 
@@ -59,9 +63,9 @@ class QPolicy(tf_policy.TFPolicy):
       TypeError: `time_step_spec` is not a `TimeStep`.
       ValueError: the action spec is not a single discrete action; the
         network's output width (or the mask's) is not the number of actions.
-        Both widths are checked here by running the network and the splitter
-        once on a zero observation when the observation spec is fully
-        defined, and otherwise when the policy first runs.
+        The mask's width is checked here; the network's here (when the
+        observation spec is fully defined and
+        `validate_action_spec_and_network` is True) and on every call.
     """
 
     def __init__(
@@ -71,6 +75,7 @@ class QPolicy(tf_policy.TFPolicy):
         q_network: Any,
         emit_log_probability: bool = False,
         observation_and_action_constraint_splitter: Optional[tf_policy.Splitter] = None,
+        validate_action_spec_and_network: bool = True,
         validate_args: bool = True,
         name: Optional[str] = None,
     ):
@@ -89,7 +94,8 @@ class QPolicy(tf_policy.TFPolicy):
             validate_args=validate_args, name=name)
         self._discrete = discrete
         self._q_network = q_network
-        if all(s.shape.is_fully_defined() for s in tree.flatten(network_spec)):
+        if validate_action_spec_and_network and all(
+                s.shape.is_fully_defined() for s in tree.flatten(network_spec)):
             self._check_output_width(network_spec)
 
     def _check_output_width(self, network_spec: NestedTensorSpec) -> None:

@@ -34,18 +34,22 @@ class RandomPyPolicy(PyPolicy):
     Args:
       time_step_spec: a `TimeStep` of array specs.
       action_spec: a nest of (bounded) array specs.
-      policy_state_spec: the state spec; the state is passed through unchanged.
       info_spec: the info spec; infos are zeros of it.
       seed: seed of the numpy `Generator`.
       outer_dims: the outer dims of the actions; by default those of the time step.
       observation_and_action_constraint_splitter: `observation -> (obs, mask)`.
+      policy_state_spec: the state spec; the state is passed through unchanged.
+      validate_args: check inputs and outputs against the specs.
+
+    The positional order is TF-Agents' (`info_spec` third); `policy_state_spec`
+    and `validate_args` come after it.
     """
 
     def __init__(self, time_step_spec: TimeStep, action_spec: NestedArraySpec,
-                 policy_state_spec: NestedArraySpec = (), info_spec: NestedArraySpec = (),
-                 seed: Optional[int] = None, outer_dims: Optional[Sequence[int]] = None,
+                 info_spec: NestedArraySpec = (), seed: Optional[int] = None,
+                 outer_dims: Optional[Sequence[int]] = None,
                  observation_and_action_constraint_splitter: Optional[Callable] = None,
-                 validate_args: bool = True):
+                 policy_state_spec: NestedArraySpec = (), validate_args: bool = True):
         super().__init__(time_step_spec, action_spec, policy_state_spec, info_spec,
                          observation_and_action_constraint_splitter, validate_args)
         self._rng = np.random.default_rng(seed)
