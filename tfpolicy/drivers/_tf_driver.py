@@ -17,7 +17,7 @@ from tfpolicy.trajectories.policy_step import PolicyStep
 from tfpolicy.trajectories.time_step import TimeStep
 from tfpolicy.trajectories.trajectory import Trajectory
 
-__all__ = ["TFDriver", "numpy_observer"]
+__all__ = ["CompiledDriver", "numpy_observer"]
 
 Observer = Callable[[Trajectory], Any]
 TransitionObserver = Callable[[Tuple[TimeStep, PolicyStep, TimeStep]], Any]
@@ -76,7 +76,7 @@ def _as_tensors(nest: Nest) -> Nest:
     return tree.map_structure(tf.convert_to_tensor, nest)
 
 
-class TFDriver(Driver):
+class CompiledDriver(Driver):
     """What the dynamic drivers share: checks, the compiled loop, error surfacing."""
 
     def __init__(self, env: Any, policy: TFPolicy, observers: Optional[Sequence[Observer]],
@@ -121,18 +121,19 @@ class TFDriver(Driver):
                 _as_iterations(maximum_iterations, type(self).__name__))
 
     def _loop(self, time_step: TimeStep, policy_state: Optional[NestedTensor],
-              counts: Callable[[Trajectory], tf.Tensor], target: Union[int, tf.Tensor],
+              limits: Sequence[Tuple[Callable[[Trajectory], tf.Tensor], Union[int, tf.Tensor]]],
               maximum_iterations: Optional[tf.Tensor]) -> Tuple[TimeStep, NestedTensor]:
-        """Takes observed steps until the count reaches `target` (or `maximum_iterations` turns).
+        """Takes observed steps until a count reaches its target (or `maximum_iterations` turns).
 
         Args:
           time_step: the time step to act on first, outer dim `[B]`.
           policy_state: its policy state; None starts from the initial state.
-          counts: maps a turn's `Trajectory` to a bool of shape `[B]`, the
-            entries that add one to the count (steps, or ended episodes); the
-            one thing in which the drivers' loops differ.
-          target: the count at which the loop stops. It is checked before each
-            turn and each turn steps every entry, so the count may overshoot.
+          limits: `(counts, target)` pairs. `counts` maps a turn's
+            `Trajectory` to a bool of shape `[B]`, the entries that add one
+            to that count (steps, or ended episodes); the loop stops as soon
+            as any count reaches its `target`. The drivers' loops differ only
+            in these. Counts are checked before each turn and each turn
+            steps every entry, so a count may overshoot.
           maximum_iterations: an upper bound on loop turns, or None.
 
         Returns:
@@ -140,17 +141,21 @@ class TFDriver(Driver):
         """
         if policy_state is None:
             policy_state = self._policy.get_initial_state(self._env.batch_size)
+        targets = [target for _, target in limits]
 
-        def cond(counter: tf.Tensor, time_step: TimeStep, policy_state: NestedTensor) -> tf.Tensor:
-            return counter < target
+        def cond(counters: list, time_step: TimeStep, policy_state: NestedTensor) -> tf.Tensor:
+            below = [counter < target for counter, target in zip(counters, targets)]
+            return tf.reduce_all(tf.stack(below))
 
-        def body(counter: tf.Tensor, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
+        def body(counters: list, time_step: TimeStep, policy_state: NestedTensor) -> tuple:
             trajectory, time_step, policy_state = self._observed_step(time_step, policy_state)
-            counter += tf.reduce_sum(tf.cast(counts(trajectory), tf.int32))
-            return counter, time_step, policy_state
+            counters = [counter + tf.reduce_sum(tf.cast(counts(trajectory), tf.int32))
+                        for counter, (counts, _) in zip(counters, limits)]
+            return counters, time_step, policy_state
 
+        zeros = [tf.constant(0, tf.int32) for _ in limits]
         _, time_step, policy_state = tf.while_loop(
-            cond, body, (tf.constant(0, tf.int32), time_step, policy_state),
+            cond, body, (zeros, time_step, policy_state),
             parallel_iterations=1, maximum_iterations=maximum_iterations, name="driver_loop")
         return time_step, policy_state
 

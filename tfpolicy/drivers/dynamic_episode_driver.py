@@ -46,7 +46,7 @@ import tensorflow as tf
 
 from specs import NestedTensor
 from tfpolicy.drivers._common import check_count
-from tfpolicy.drivers._tf_driver import Observer, TFDriver, TransitionObserver
+from tfpolicy.drivers._tf_driver import CompiledDriver, Observer, TransitionObserver
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.time_step import TimeStep
 from tfpolicy.trajectories.trajectory import Trajectory
@@ -54,7 +54,7 @@ from tfpolicy.trajectories.trajectory import Trajectory
 __all__ = ["DynamicEpisodeDriver"]
 
 
-class DynamicEpisodeDriver(TFDriver):
+class DynamicEpisodeDriver(CompiledDriver):
     """Runs `num_episodes` episodes in a `TFPyEnvironment` with a `TFPolicy` in a compiled loop.
 
     Args:
@@ -129,4 +129,4 @@ class DynamicEpisodeDriver(TFDriver):
         if time_step is None:
             time_step = self._env.reset()
         ended = Trajectory.is_boundary if self._end_episode_on_boundary else Trajectory.is_last
-        return self._loop(time_step, policy_state, ended, num_episodes, maximum_iterations)
+        return self._loop(time_step, policy_state, [(ended, num_episodes)], maximum_iterations)

@@ -60,7 +60,7 @@ import tensorflow as tf
 
 from specs import NestedTensor
 from tfpolicy.drivers._common import check_count
-from tfpolicy.drivers._tf_driver import (Observer, TFDriver, TransitionObserver,
+from tfpolicy.drivers._tf_driver import (CompiledDriver, Observer, TransitionObserver,
                                          numpy_observer)  # noqa: F401 (doctest)
 from tfpolicy.policies.tf_policy import TFPolicy
 from tfpolicy.trajectories.time_step import TimeStep
@@ -69,7 +69,7 @@ from tfpolicy.trajectories.trajectory import Trajectory
 __all__ = ["DynamicStepDriver"]
 
 
-class DynamicStepDriver(TFDriver):
+class DynamicStepDriver(CompiledDriver):
     """Takes `num_steps` steps in a `TFPyEnvironment` with a `TFPolicy` in a compiled loop.
 
     Args:
@@ -133,7 +133,8 @@ class DynamicStepDriver(TFDriver):
              maximum_iterations: Optional[tf.Tensor]) -> Tuple[TimeStep, NestedTensor]:
         if time_step is None:
             time_step = self._env.current_time_step()
-        return self._loop(time_step, policy_state, _is_step, self._num_steps, maximum_iterations)
+        return self._loop(time_step, policy_state, [(_is_step, self._num_steps)],
+                          maximum_iterations)
 
 
 def _is_step(trajectory: Trajectory) -> tf.Tensor:

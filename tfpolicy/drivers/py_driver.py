@@ -40,7 +40,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tfpolicy.drivers._common import Driver, check_count
+from tfpolicy.drivers._common import Driver, check_callables, check_count
 from specs import NestedArray
 from tfpolicy.environments.py_environment import PyEnvironment
 from tfpolicy.policies.py_policy import PyPolicy
@@ -71,6 +71,8 @@ class PyDriver(Driver):
       transition_observers: callables called with the tuple
         `(time_step, policy_step, next_time_step)` of every transition,
         before `observers`.
+      info_observers: callables called with `env.get_info()` after every
+        step, after `observers`.
       max_steps: stop once this many (non-boundary) steps were taken, summed
         over the batch; None for no limit.
       max_episodes: stop once this many episodes ended, summed over the
@@ -87,6 +89,7 @@ class PyDriver(Driver):
 
     def __init__(self, env: PyEnvironment, policy: PyPolicy, observers: Sequence[Observer],
                  transition_observers: Optional[Sequence[TransitionObserver]] = None,
+                 info_observers: Optional[Sequence[Callable[[Any], Any]]] = None,
                  max_steps: Optional[int] = None, max_episodes: Optional[int] = None,
                  end_episode_on_boundary: bool = True):
         if not isinstance(env, PyEnvironment):
@@ -101,7 +104,13 @@ class PyDriver(Driver):
             raise ValueError("PyDriver: give max_steps, max_episodes or both; "
                              "with neither, run() would never return")
         super().__init__(env, policy, observers, transition_observers)
+        self._info_observers = check_callables(info_observers, "info_observers", "PyDriver")
         self._end_episode_on_boundary = bool(end_episode_on_boundary)
+
+    @property
+    def info_observers(self) -> Tuple[Callable[[Any], Any], ...]:
+        """The callables given `env.get_info()` after every step, in call order."""
+        return self._info_observers
 
     def run(self, time_step: Optional[TimeStep] = None,
             policy_state: Optional[NestedArray] = None) -> Tuple[TimeStep, NestedArray]:
@@ -141,6 +150,8 @@ class PyDriver(Driver):
                 next_time_step.discount)
             for observer in observers:
                 observer(trajectory)
+            for observer in self._info_observers:
+                observer(env.get_info())
             boundary = time_step.step_type == StepType.LAST
             num_steps += int(np.count_nonzero(~boundary))
             if self._end_episode_on_boundary:

@@ -30,6 +30,7 @@ from typing import Any, List, Optional, Sequence
 import tensorflow as tf
 import tree
 
+from tfpolicy.metrics._summaries import write_scalar
 from tfpolicy.trajectories.time_step import StepType
 from tfpolicy.trajectories.trajectory import Trajectory
 
@@ -94,10 +95,7 @@ class TFStepMetric(tf.Module, abc.ABC):
         return None
 
     def _summary(self, name: str, data: tf.Tensor, step: Any) -> Any:
-        # What `tf.summary.scalar` writes, without needing TensorBoard installed.
-        metadata = tf.compat.v1.SummaryMetadata()
-        metadata.plugin_data.plugin_name = "scalars"
-        return tf.summary.write(name, tf.cast(data, tf.float32), step=step, metadata=metadata)
+        return write_scalar(name, data, step)
 
     def tf_summaries(self, train_step: Optional[Any] = None,
                      step_metrics: Sequence["TFStepMetric"] = ()) -> List[Any]:

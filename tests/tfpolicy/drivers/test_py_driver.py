@@ -135,6 +135,23 @@ def test_transition_observers_see_the_policy_step_before_observers():
     assert calls[1] == "trajectory"
 
 
+def test_info_observers_get_the_env_info_after_each_step_after_observers():
+    env = counter(3)
+    calls = []
+    env.get_info = lambda: {"t": len([c for c in calls if c == "trajectory"])}
+    driver = PyDriver(env, CountingPolicy(env), [lambda row: calls.append("trajectory")],
+                      info_observers=[calls.append], max_steps=2)
+    assert driver.info_observers == (calls.append,)
+    driver.run()
+    assert calls == ["trajectory", {"t": 1}, "trajectory", {"t": 2}]
+
+
+def test_info_observers_must_be_callable():
+    env = counter(2)
+    with pytest.raises(TypeError, match=r"PyDriver: info_observers\[0\] must be callable, got int"):
+        PyDriver(env, CountingPolicy(env), [], info_observers=[3], max_steps=1)
+
+
 def test_observer_exception_propagates():
     env = counter(2)
 

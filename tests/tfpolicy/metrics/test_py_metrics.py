@@ -1,41 +1,19 @@
 """Tests of the numpy episode metrics: hand-checked episodes, batches, windows, spans, errors."""
 
+import logging
+
 import numpy as np
 import pytest
 
-from specs import ArraySpec, BoundedArraySpec
+from env_toys import Rewarding
 from tfpolicy.drivers import PyDriver
-from tfpolicy.environments import BatchedPyEnvironment, PyEnvironment
+from tfpolicy.environments import BatchedPyEnvironment
+from tfpolicy.metrics import py_metrics
 from tfpolicy.metrics import (AverageEpisodeLengthMetric, AverageReturnMetric, EnvironmentSteps,
                               NumberOfEpisodes)
 from tfpolicy.policies import RandomPyPolicy
 from tfpolicy.trajectories import time_step as ts
 from tfpolicy.trajectories import trajectory as traj
-
-
-class Rewarding(PyEnvironment):
-    """Episodes of `length` steps; step t (1-based) gives reward `scale * t`."""
-
-    def __init__(self, length, scale=1.0):
-        super().__init__()
-        self.length, self.scale = length, scale
-
-    def observation_spec(self):
-        return ArraySpec((), np.float32, name="observation")
-
-    def action_spec(self):
-        return BoundedArraySpec((), np.int64, 0, 1, name="action")
-
-    def _reset(self):
-        self.t = 0
-        return ts.restart(np.float32(0))
-
-    def _step(self, action):
-        self.t += 1
-        reward = np.float32(self.scale * self.t)
-        if self.t == self.length:
-            return ts.termination(np.float32(self.t), reward)
-        return ts.transition(np.float32(self.t), reward)
 
 
 def _metrics():
@@ -157,3 +135,91 @@ def test_names_and_repr():
     assert metric.name == "charts/episodic_return"
     assert "charts/episodic_return" in repr(metric)
     assert NumberOfEpisodes().name == "NumberOfEpisodes"
+
+
+# ---- TF-Agents' metric bases: PyMetric, PyStepMetric.call, StreamingMetric, CounterMetric ------
+
+
+def test_a_step_metric_implementing_call_gets_the_trajectory_as_given():
+    class LastRewards(py_metrics.PyStepMetric):
+        def __init__(self):
+            super().__init__("LastRewards")
+            self.seen = []
+
+        def call(self, trajectory):
+            self.seen.append(trajectory.reward)
+
+        def result(self):
+            return self.seen[-1]
+
+        def reset(self):
+            self.seen = []
+
+    metric = LastRewards()
+    metric(traj.mid(0, 0, (), 2.5, np.float32(1)))
+    metric(traj.mid(np.zeros(2), np.zeros(2), (), np.array([1.0, 4.0]), np.ones(2)))
+    assert metric.seen[0] == 2.5
+    np.testing.assert_array_equal(metric.result(), [1.0, 4.0])
+
+
+def test_a_step_metric_with_neither_call_nor_update_is_refused():
+    class Empty(py_metrics.PyStepMetric):
+        def result(self):
+            return 0
+
+        def reset(self):
+            pass
+
+    with pytest.raises(TypeError, match=r"Empty: a PyStepMetric implements call\(trajectory\) "
+                                        r"or _update"):
+        Empty("empty")
+
+
+def test_streaming_metric_subclass_in_tf_agents_style_averages_its_window():
+    class MaxRewardPerEpisode(py_metrics.StreamingMetric):
+        """The largest single reward of each episode."""
+
+        def _reset(self, batch_size):
+            self.best = np.full(batch_size, -np.inf)
+
+        def _batched_call(self, trajectory):
+            self.best = np.maximum(self.best, trajectory.reward)
+            ended = trajectory.is_last()
+            self.add_to_buffer(self.best[ended])
+            self.best[ended] = -np.inf
+
+    metric = MaxRewardPerEpisode(buffer_size=2)
+    step_types = ([ts.StepType.FIRST, ts.StepType.MID], [ts.StepType.MID, ts.StepType.LAST])
+    rewards = np.array([[1.0, 5.0], [3.0, 2.0], [4.0, 0.0]])
+    nexts = ([ts.StepType.MID, ts.StepType.LAST], [ts.StepType.LAST, ts.StepType.FIRST],
+             [ts.StepType.LAST, ts.StepType.MID])
+    for step, (step_type, next_step_type) in enumerate(zip(step_types + ([0, 0],), nexts)):
+        metric(traj.Trajectory(np.array(step_type), np.zeros(2), np.zeros(2), (),
+                               np.array(next_step_type), rewards[step], np.ones(2)))
+    # Entry 1 ends at step 0 with max 5; entry 0 ends at step 1 with max(1, 3) = 3;
+    # entry 0 ends again at step 2 with 4. The window keeps the last two: 3 and 4.
+    assert metric.values() == [3.0, 4.0]
+    assert metric.result() == np.float32(3.5)
+    metric.reset()
+    assert metric.result() == np.float32(0.0) and metric.best.tolist() == [-np.inf, -np.inf]
+
+
+def test_streaming_metric_batches_an_unbatched_trajectory():
+    lengths = AverageEpisodeLengthMetric()
+    for trajectory in (traj.first(0, 0, (), 1.0, np.float32(1)),
+                       traj.last(0, 0, (), 1.0, np.float32(0))):
+        lengths(trajectory)
+    assert lengths.values() == [2.0]
+    assert isinstance(lengths, py_metrics.StreamingMetric)
+
+
+def test_counter_metric_counts_calls_and_logs(caplog):
+    counter = py_metrics.CounterMetric()
+    counter()
+    counter()
+    assert counter.result() == 2 and counter.result().dtype == np.int64
+    with caplog.at_level(logging.INFO):
+        counter.log()
+    assert "Counter = 2" in caplog.text
+    counter.reset()
+    assert counter.result() == 0

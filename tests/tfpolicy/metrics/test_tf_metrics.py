@@ -4,41 +4,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from specs import ArraySpec, BoundedArraySpec
+from env_toys import Rewarding
 from tfpolicy.drivers import DynamicEpisodeDriver, DynamicStepDriver, numpy_observer
-from tfpolicy.environments import BatchedPyEnvironment, PyEnvironment
+from tfpolicy.environments import BatchedPyEnvironment
 from tfpolicy.environments.tf_py_environment import TFPyEnvironment
 from tfpolicy.metrics import py_metrics, tf_metrics
 from tfpolicy.policies import RandomTFPolicy
-from tfpolicy.trajectories import time_step as ts
 from tfpolicy.trajectories import trajectory as traj
 
 F, M, L = 0, 1, 2  # step types
-
-
-class Rewarding(PyEnvironment):
-    """Episodes of `length` steps; step t (1-based) gives reward t."""
-
-    def __init__(self, length):
-        super().__init__()
-        self.length = length
-
-    def observation_spec(self):
-        return ArraySpec((), np.float32, name="observation")
-
-    def action_spec(self):
-        return BoundedArraySpec((), np.int64, 0, 1, name="action")
-
-    def _reset(self):
-        self.t = 0
-        return ts.restart(np.float32(0))
-
-    def _step(self, action):
-        self.t += 1
-        reward = np.float32(self.t)
-        if self.t == self.length:
-            return ts.termination(np.float32(self.t), reward)
-        return ts.transition(np.float32(self.t), reward)
 
 
 def _row(step_types, next_step_types, rewards, actions=None):

@@ -49,7 +49,8 @@ def _trajectory(t, batch_size=2):
 
 
 def test_package_exports_public_names():
-    assert set(replay.__all__) == {"uniform_replay_buffer", "BufferInfo", "UniformReplayBuffer"}
+    assert set(replay.__all__) == {"tf_uniform_replay_buffer", "uniform_replay_buffer",
+                                   "BufferInfo", "TFUniformReplayBuffer", "UniformReplayBuffer"}
     for name in replay.__all__:
         assert hasattr(replay, name)
 
