@@ -16,6 +16,7 @@ arguments after the inputs are bound to the parameters of the subclass's
 
 """
 
+import functools
 import inspect
 from typing import Any, Callable, Tuple
 
@@ -34,9 +35,11 @@ class _OutputSpec:
         self.value = value
 
 
+@functools.lru_cache(maxsize=None)
 def _positional_names(call: Callable[..., Any]) -> Tuple[str, ...]:
-    """The parameters of a bound `call` after the inputs that take positional arguments."""
-    parameters = list(inspect.signature(call).parameters.values())[1:]
+    """The parameters of a class's `call` after `self` and the inputs that take
+    positional arguments (cached: it is read on every positional call)."""
+    parameters = list(inspect.signature(call).parameters.values())[2:]
     return tuple(p.name for p in parameters if p.kind in (
         inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD))
 
@@ -67,7 +70,7 @@ class DistributionOutput:
         """
         if not args or not self._uses_call:
             return super().__call__(inputs, *args, **kwargs)
-        names = _positional_names(self.call)
+        names = _positional_names(type(self).call)
         owner = type(self).__name__
         if len(args) > len(names):
             raise TypeError(f"{owner}.call takes {len(names)} positional argument(s) after the "

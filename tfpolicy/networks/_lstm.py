@@ -87,6 +87,8 @@ class LSTMNetwork(Network, abc.ABC):
       activation_fn: activation of the conv and fc layers.
       kernel_initializer: initializer of the conv and fc kernels (see `EncodingNetwork`).
       name: the module's name.
+      cells: the `LSTMCell`s, one per `lstm_size` entry with its units; None
+        for new ones.
 
     Raises:
       ValueError: an empty or malformed `lstm_size`, and the encoder's errors.
@@ -105,6 +107,8 @@ class LSTMNetwork(Network, abc.ABC):
         activation_fn: Callable[[tf.Tensor], tf.Tensor] = keras.activations.relu,
         kernel_initializer: Any = None,
         name: Optional[str] = None,
+        *,
+        cells: Optional[Sequence[keras.layers.LSTMCell]] = None,
     ):
         lstm_size = check_layer_sizes("lstm_size", lstm_size, allow_empty=False)
         super().__init__(input_tensor_spec, lstm_state_spec(lstm_size),
@@ -113,7 +117,8 @@ class LSTMNetwork(Network, abc.ABC):
             input_tensor_spec, preprocessing_layers, preprocessing_combiner, conv_layer_params,
             input_fc_layer_params, input_dropout_layer_params, activation_fn=activation_fn,
             kernel_initializer=kernel_initializer, name="input_encoder")
-        self._cells = [keras.layers.LSTMCell(n) for n in lstm_size]
+        self._cells = (list(cells) if cells is not None
+                       else [keras.layers.LSTMCell(n) for n in lstm_size])
         self._output_encoder = EncodingNetwork(
             tf.TensorSpec([lstm_size[-1]], tf.float32), fc_layer_params=output_fc_layer_params,
             activation_fn=activation_fn, kernel_initializer=kernel_initializer,

@@ -67,12 +67,11 @@ class CategoricalProjectionNetwork(DistributionNetwork):
             self._build, distribution_spec.input_params_spec, sample_spec=spec)
         super().__init__(None, (), output_spec, name=name)
         self._head = head
-        self._sample_spec_holder = _projection._Structure(spec)
 
     @property
     def sample_spec(self) -> tf.TensorSpec:
         """The spec of one sample."""
-        return self._sample_spec_holder.spec
+        return self.output_spec.sample_spec
 
     def _build(self, logits: tf.Tensor) -> tfd.Distribution:
         return self._head.distribution(logits)

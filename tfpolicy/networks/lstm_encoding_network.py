@@ -103,10 +103,8 @@ class LSTMEncodingNetwork(LSTMNetwork):
             input_tensor_spec, preprocessing_layers=preprocessing_layers,
             preprocessing_combiner=preprocessing_combiner, conv_layer_params=conv_layer_params,
             input_fc_layer_params=input_fc_layer_params, lstm_size=lstm_size,
-            output_fc_layer_params=output_fc_layer_params, activation_fn=activation_fn, name=name)
-        if cells is not None:
-            # The constructed layer's own cells replace the default ones of the same sizes.
-            self._cells = cells
+            output_fc_layer_params=output_fc_layer_params, activation_fn=activation_fn, name=name,
+            cells=cells)
         self.create_variables()
 
     def _head(self, features: tf.Tensor, training: bool) -> tf.Tensor:

@@ -140,8 +140,7 @@ class MaskSplitterNetwork(Network):
         if input_tensor_spec is not None or self.input_tensor_spec is not None:
             return super().create_variables(input_tensor_spec, training=training, **kwargs)
         output_spec = self._wrapped_network.create_variables(training=training, **kwargs)
-        self._specs.built = True
-        self._specs.output = output_spec
+        self._set_built(output_spec)
         return output_spec
 
     def copy(self, **kwargs: Any) -> "MaskSplitterNetwork":

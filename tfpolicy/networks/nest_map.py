@@ -128,7 +128,7 @@ class NestMap(Network):
             structure, observation, allow_shallow_nest1=True,
             message=f"{type(self).__name__}: the input does not match the structure of "
                     f"nested_layers (a layer may take a sub-nest, the input may not stop short)")
-        flat_networks = list(self._networks)
+        flat_networks = self._networks
         flat_inputs = tree.flatten_up_to(structure, observation, check_types=False)
         if network_state is None or not tree.flatten(network_state):
             flat_states = [()] * len(flat_networks)

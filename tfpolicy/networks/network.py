@@ -457,8 +457,14 @@ class Network(_layer_api.LayerAPI, tf.Module, abc.ABC):
             if taken:
                 self._specs.input = None
             raise
-        self._specs.output = tree.map_structure(_unbatched_spec, output)
+        self._set_built(tree.map_structure(_unbatched_spec, output))
         return self._specs.output
+
+    def _set_built(self, output_spec: NestedTensorSpec) -> None:
+        """Records that the network is built and its output spec, which later
+        `create_variables` calls return (for subclasses built by other means)."""
+        self._specs.built = True
+        self._specs.output = output_spec
 
     def get_initial_state(self, batch_size: Optional[Any] = None) -> NestedTensor:
         """Zeros for `state_spec`: shapes `[batch_size] + spec.shape`, or `spec.shape` for None.
@@ -676,8 +682,7 @@ def create_variables(module: Any, input_spec: Optional[NestedTensorSpec] = None,
                          f"layer, so an input_spec is required; got None")
     inputs = tensor_spec.zero_spec_nest(tensor_spec.from_spec(input_spec), (1,))
     if getattr(module, "state_size", None) is not None and not isinstance(module, keras.layers.RNN):
-        state = tree.map_structure(lambda spec: tf.zeros([1] + spec.shape.as_list(), spec.dtype),
-                                   get_state_spec(module))
+        state = tensor_spec.zero_spec_nest(get_state_spec(module), (1,))
         output = module(inputs, state, **kwargs)[0]
     else:
         output = module(inputs, **kwargs)

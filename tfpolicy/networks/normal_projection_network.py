@@ -143,13 +143,12 @@ class NormalProjectionNetwork(DistributionNetwork):
             self._build, head.distribution_spec().input_params_spec, sample_spec=spec)
         super().__init__(None, (), output_spec, name=name)
         self._head = head
-        self._sample_spec_holder = _projection._Structure(spec)
         self._scale_distribution = scale_distribution
 
     @property
     def sample_spec(self) -> tf.TensorSpec:
         """The spec of one sample."""
-        return self._sample_spec_holder.spec
+        return self.output_spec.sample_spec
 
     def _build(self, loc: tf.Tensor, scale: tf.Tensor) -> tfd.Distribution:
         distribution = self._head.distribution([loc, scale])

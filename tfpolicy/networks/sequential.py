@@ -45,8 +45,9 @@ import tensorflow as tf
 import tree
 
 from specs import nest_utils
+from specs import tensor_spec
 from specs import NestedTensor, NestedTensorSpec
-from tfpolicy.networks.network import Network
+from tfpolicy.networks.network import Network, get_state_spec
 
 __all__ = ["Sequential"]
 
@@ -78,13 +79,6 @@ def _lists_to_tuples(nest: Any) -> Any:
     return nest
 
 
-def _keras_state_spec(state_size: Any, dtype: tf.DType) -> Any:
-    """Specs for a Keras cell's `state_size` (an int or a nest of ints), lists kept."""
-    if isinstance(state_size, (list, tuple)):
-        return [_keras_state_spec(s, dtype) for s in state_size]
-    return tf.TensorSpec([int(state_size)], dtype)
-
-
 def _kind(layer: Any, index: int) -> str:
     """How `layer` is called; raises for entries that are neither networks nor Keras layers."""
     if isinstance(layer, Network):
@@ -106,17 +100,6 @@ def _kind(layer: Any, index: int) -> str:
         f"(tfpolicy.networks.network.Network), got {type(layer).__name__}: {layer!r}")
 
 
-def _layer_state_spec(layer: Any, kind: str) -> Any:
-    """The layer's state spec in its own structure (lists kept), `()` for none."""
-    if kind == _NETWORK:
-        return layer.state_spec
-    if kind == _RNN:
-        return _keras_state_spec(layer.cell.state_size, tf.as_dtype(layer.cell.compute_dtype))
-    if kind == _CELL:
-        return _keras_state_spec(layer.state_size, tf.as_dtype(layer.compute_dtype))
-    return ()
-
-
 def _copy_layer(layer: Any, index: int) -> Any:
     """A new layer like `layer` that shares no variables with it."""
     if isinstance(layer, Network):
@@ -136,6 +119,41 @@ def _copy_layer(layer: Any, index: int) -> Any:
             f"Sequential.copy: layers[{index}] ({layer.name!r}, {type(layer).__name__}) cannot "
             f"be rebuilt from its get_config(): {error}. Pass the copy's layers as "
             f"copy(layers=[...])") from None
+
+
+def _zero_state(spec: Any, x: Any) -> Any:
+    return tensor_spec.zero_spec_nest(spec, tf.shape(tree.flatten(x)[0])[:1])
+
+
+def _run_rnn(layer: keras.layers.RNN, spec: Any, x: Any, state: Any, training: bool
+             ) -> Tuple[Any, Any]:
+    # As TF-Agents' RNN wrapper: inputs of rank <= 2 are one time step.
+    single_step = all(t.shape.rank is not None and t.shape.rank <= 2 for t in tree.flatten(x))
+    if single_step:
+        x = tree.map_structure(lambda t: tf.expand_dims(t, 1), x)
+    if state is None:
+        state = _zero_state(spec, x)
+    outputs = layer(x, initial_state=state, training=training)
+    output = outputs[0]
+    new_state = tree.unflatten_as(spec, tree.flatten(list(outputs[1:])))
+    if single_step:
+        output = tree.map_structure(lambda t: tf.squeeze(t, 1), output)
+    return output, new_state
+
+
+def _run_cell(layer: keras.layers.Layer, spec: Any, index: int, x: Any, state: Any,
+              training: bool) -> Tuple[Any, Any]:
+    rank = tree.flatten(x)[0].shape.rank
+    if rank is not None and rank != 2:
+        raise ValueError(
+            f"Sequential: layers[{index}] ({layer.name!r}, {type(layer).__name__}) is an RNN "
+            f"cell, which takes one step [B, features]; got an input of shape "
+            f"{tree.flatten(x)[0].shape}. For [B, T, ...] sequences use a Keras RNN layer, "
+            f"e.g. keras.layers.RNN(cell, return_sequences=True, return_state=True)")
+    if state is None:
+        state = _zero_state(spec, x)
+    output, new_state = layer(x, state, training=training)
+    return output, tree.unflatten_as(spec, tree.flatten(new_state))
 
 
 class Sequential(Network):
@@ -163,7 +181,8 @@ class Sequential(Network):
                 f"Sequential: layers must be a non-empty list or tuple of Keras layers and "
                 f"networks, got {layers!r}")
         kinds = [_kind(layer, i) for i, layer in enumerate(layers)]
-        own_specs = [_layer_state_spec(layer, kind) for layer, kind in zip(layers, kinds)]
+        # Each layer's state spec in its own structure (lists kept), `()` for none.
+        own_specs = [get_state_spec(layer) for layer in layers]
         stateful = [bool(tree.flatten(spec)) for spec in own_specs]
         state_spec = tuple(_lists_to_tuples(spec)
                            for spec, has_state in zip(own_specs, stateful) if has_state)
@@ -210,55 +229,20 @@ class Sequential(Network):
         for index, (layer, kind, has_state) in enumerate(
                 zip(self._sequential_layers, plan.kinds, plan.stateful)):
             state = states[len(next_states)] if has_state else None
+            spec = plan.state_specs[len(next_states)] if has_state else ()
             if kind == _NETWORK:
                 x, new_state = layer(x, step_type=step_type,
                                      network_state=() if state is None else state,
                                      training=training)
             elif kind == _RNN:
-                x, new_state = self._run_rnn(layer, x, state, training)
+                x, new_state = _run_rnn(layer, spec, x, state, training)
             elif kind == _CELL:
-                x, new_state = self._run_cell(layer, index, x, state, training)
+                x, new_state = _run_cell(layer, spec, index, x, state, training)
             else:
                 x, new_state = layer(x, training=training), None
             if has_state:
                 next_states.append(_lists_to_tuples(new_state))
         return x, tuple(next_states)
-
-    def _zero_state(self, spec: Any, x: Any) -> Any:
-        batch_size = tf.shape(tree.flatten(x)[0])[0]
-        return tree.map_structure(
-            lambda s: tf.zeros(tf.concat([[batch_size], s.shape.as_list()], 0), s.dtype), spec)
-
-    def _run_rnn(self, layer: keras.layers.RNN, x: Any, state: Any, training: bool
-                 ) -> Tuple[Any, Any]:
-        spec = _layer_state_spec(layer, _RNN)
-        # As TF-Agents' RNN wrapper: inputs of rank <= 2 are one time step.
-        single_step = all(t.shape.rank is not None and t.shape.rank <= 2 for t in tree.flatten(x))
-        if single_step:
-            x = tree.map_structure(lambda t: tf.expand_dims(t, 1), x)
-        if state is None:
-            state = self._zero_state(spec, x)
-        outputs = layer(x, initial_state=state, training=training)
-        output = outputs[0]
-        new_state = tree.unflatten_as(spec, tree.flatten(list(outputs[1:])))
-        if single_step:
-            output = tree.map_structure(lambda t: tf.squeeze(t, 1), output)
-        return output, new_state
-
-    def _run_cell(self, layer: keras.layers.Layer, index: int, x: Any, state: Any,
-                  training: bool) -> Tuple[Any, Any]:
-        spec = _layer_state_spec(layer, _CELL)
-        rank = tree.flatten(x)[0].shape.rank
-        if rank is not None and rank != 2:
-            raise ValueError(
-                f"Sequential: layers[{index}] ({layer.name!r}, {type(layer).__name__}) is an RNN "
-                f"cell, which takes one step [B, features]; got an input of shape "
-                f"{tree.flatten(x)[0].shape}. For [B, T, ...] sequences use a Keras RNN layer, "
-                f"e.g. keras.layers.RNN(cell, return_sequences=True, return_state=True)")
-        if state is None:
-            state = self._zero_state(spec, x)
-        output, new_state = layer(x, state, training=training)
-        return output, tree.unflatten_as(spec, tree.flatten(new_state))
 
     def copy(self, **kwargs: Any) -> "Sequential":
         """A new `Sequential` whose layers share no variables with this one's.
