@@ -34,28 +34,35 @@ class ActionClip(PyEnvironmentBaseWrapper):
     _clip_integers = False
 
     def _validate_action(self, action: NestedArray) -> NestedArray:
-        spec = self.action_spec()
         if self._action_checker is None:
-            outer = (self.batch_size,) if self.batched else ()
-            loose = spec
-            if self._clip_integers:
-                # Structure, dtype and shape checks only: every bound is clipped to.
-                loose = tree.map_structure(
-                    lambda s: array_spec.ArraySpec(s.shape, s.dtype, s.name), spec)
-            self._action_checker = ActionChecker(loose, outer, check_float_bounds=False)
-            # After clipping only NaN can be out of bounds; this check names it.
-            self._clipped_checker = ActionChecker(spec, outer)
-        action = self._action_checker(action)
-        clip_integers = self._clip_integers
+            self._build_checkers()
+        flat = tree.flatten(self._action_checker(action))
+        for index, low, high, dtype in self._clipped_leaves:
+            flat[index] = np.clip(flat[index], low, high).astype(dtype)
+        clipped = self._pack_action(flat)
+        # After clipping only a NaN float can be out of bounds; this check names it.
+        if any(np.isnan(flat[index]).any() for index in self._float_clipped):
+            self._clipped_checker(clipped)
+        return clipped
 
-        def clip(leaf_spec: Any, value: np.ndarray) -> np.ndarray:
-            if array_spec.is_bounded(leaf_spec) and (
-                    clip_integers or np.issubdtype(leaf_spec.dtype, np.floating)):
-                return np.clip(value, leaf_spec.minimum, leaf_spec.maximum).astype(leaf_spec.dtype)
-            return value
-
-        clipped = tree.map_structure_up_to(spec, clip, spec, action)
-        return self._clipped_checker(clipped)
+    def _build_checkers(self) -> None:
+        spec = self.action_spec()
+        outer = (self.batch_size,) if self.batched else ()
+        loose = spec
+        if self._clip_integers:
+            # Structure, dtype and shape checks only: every bound is clipped to.
+            loose = tree.map_structure(
+                lambda s: array_spec.ArraySpec(s.shape, s.dtype, s.name), spec)
+        self._action_checker = ActionChecker(loose, outer, check_float_bounds=False)
+        self._clipped_checker = ActionChecker(spec, outer)
+        self._pack_action = nest_utils.packer(spec)
+        self._clipped_leaves = [
+            (index, leaf.minimum, leaf.maximum, leaf.dtype)
+            for index, leaf in enumerate(tree.flatten(spec))
+            if array_spec.is_bounded(leaf)
+            and (self._clip_integers or np.issubdtype(leaf.dtype, np.floating))]
+        self._float_clipped = [index for index, _, _, dtype in self._clipped_leaves
+                               if np.issubdtype(dtype, np.floating)]
 
 
 class ActionClipWrapper(ActionClip):
@@ -113,6 +120,7 @@ class ActionDiscretizeWrapper(PyEnvironmentBaseWrapper):
                              f"got {np.asarray(num_actions).tolist()}")
         counts = counts.astype(np.int64)
         self._inner_spec = spec
+        self._pack_inner = nest_utils.packer(env.action_spec())
         self._values = [np.linspace(lo, hi, int(n))
                         for lo, hi, n in zip(low.flat, high.flat, counts.flat)]
         shape = () if spec.shape == (1,) else spec.shape
@@ -132,7 +140,7 @@ class ActionDiscretizeWrapper(PyEnvironmentBaseWrapper):
         if np.issubdtype(spec.dtype, np.integer):
             values = np.rint(values)
         continuous = values.reshape(outer + spec.shape).astype(spec.dtype)
-        return self._env.step(tree.unflatten_as(self._env.action_spec(), [continuous]))
+        return self._env.step(self._pack_inner([continuous]))
 
 
 class ActionOffsetWrapper(PyEnvironmentBaseWrapper):
@@ -206,6 +214,7 @@ class OneHotActionWrapper(PyEnvironmentBaseWrapper):
                                                0, 1, name="one_hot_action_spec")
 
         self._one_hot_spec = tree.map_structure_with_path(one_hot, env.action_spec())
+        self._pack_inner = nest_utils.packer(env.action_spec())
 
     def action_spec(self) -> NestedArraySpec:
         return self._one_hot_spec
@@ -213,4 +222,4 @@ class OneHotActionWrapper(PyEnvironmentBaseWrapper):
     def _step(self, action: NestedArray) -> TimeStep:
         leaves = [value if low is None else (low + np.argmax(value, axis=-1)).astype(value.dtype)
                   for value, low in zip(tree.flatten(action), self._minimums)]
-        return self._env.step(tree.unflatten_as(self._env.action_spec(), leaves))
+        return self._env.step(self._pack_inner(leaves))

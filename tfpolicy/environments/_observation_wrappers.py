@@ -69,10 +69,8 @@ class FlattenObservation(PyEnvironmentBaseWrapper):
         return self._flat_spec
 
     def _flatten(self, time_step: TimeStep) -> TimeStep:
-        outer = (self.batch_size,) if self.batched else ()
-        parts = [np.reshape(np.asarray(leaf, np.float32), outer + (-1,))
-                 for leaf in tree.flatten(time_step.observation)]
-        return time_step._replace(observation=np.concatenate(parts, axis=-1))
+        return time_step._replace(
+            observation=_concatenated(time_step.observation, np.float32, self))
 
     def _reset(self) -> TimeStep:
         return self._flatten(self._env.reset())
@@ -141,16 +139,22 @@ class FlattenObservationsWrapper(PyEnvironmentBaseWrapper):
         return {key: observation[key] for key in self._keys}
 
     def _pack(self, time_step: TimeStep) -> TimeStep:
-        outer = (self.batch_size,) if self.batched else ()
-        parts = [np.reshape(np.asarray(leaf, self._dtype), outer + (-1,))
-                 for leaf in tree.flatten(self._filter(time_step.observation))]
-        return time_step._replace(observation=np.concatenate(parts, axis=-1))
+        return time_step._replace(
+            observation=_concatenated(self._filter(time_step.observation), self._dtype, self))
 
     def _reset(self) -> TimeStep:
         return self._pack(self._env.reset())
 
     def _step(self, action: NestedArray) -> TimeStep:
         return self._pack(self._env.step_unchecked(action))
+
+
+def _concatenated(observation: NestedArray, dtype: Any, env: PyEnvironment) -> np.ndarray:
+    """The observation's leaves (in `tree.flatten` order) cast to `dtype` and concatenated
+    into one vector per batch entry of `env`."""
+    outer = (env.batch_size,) if env.batched else ()
+    parts = [np.reshape(np.asarray(leaf, dtype), outer + (-1,)) for leaf in tree.flatten(observation)]
+    return np.concatenate(parts, axis=-1)
 
 
 class ObservationFilterWrapper(PyEnvironmentBaseWrapper):

@@ -132,16 +132,16 @@ class TFPyEnvironment(TFEnvironment):
 
     def _read_specs(self) -> None:
         env = self._env
-        self._batch_dim = env.batch_size if env.batched else 1
         TFEnvironment.__init__(self, tensor_spec.from_spec(env.time_step_spec()),
-                               tensor_spec.from_spec(env.action_spec()), self._batch_dim)
+                               tensor_spec.from_spec(env.action_spec()),
+                               env.batch_size if env.batched else 1)
         self._unbatched = not env.batched
         paths_and_specs = nest_utils.flatten_with_paths(self._time_step_spec)
         self._time_step_paths = [path for path, _ in paths_and_specs]
         self._time_step_specs = [spec for _, spec in paths_and_specs]
         self._time_step_dtypes = [spec.dtype for spec in self._time_step_specs]
         self._time_step_np_dtypes = [np.dtype(d.as_numpy_dtype) for d in self._time_step_dtypes]
-        self._time_step_shapes = [(self._batch_dim,) + tuple(spec.shape.as_list())
+        self._time_step_shapes = [(self._batch_size,) + tuple(spec.shape.as_list())
                                   for spec in self._time_step_specs]
         self._pack_time_step = nest_utils.packer(self._time_step_spec)
         self._action_specs = tree.flatten(self._action_spec)
@@ -265,20 +265,20 @@ class TFPyEnvironment(TFEnvironment):
             outer = nest_utils.check_nest(action, self._action_spec, num_outer_dims=1,
                                           name="action")
         leaves = tree.flatten_up_to(self._action_spec, action, check_types=False)
-        if outer and outer[0] is not None and outer[0] != self._batch_dim:
+        if outer and outer[0] is not None and outer[0] != self._batch_size:
             path, spec = nest_utils.flatten_with_paths(self._action_spec)[0]
             raise ValueError(nest_utils.nest_error_message(
                 "action", path,
                 f"batch dim {outer[0]} differs from the environment's batch size "
-                f"{self._batch_dim} (outer dims [{self._batch_dim}] expected)",
+                f"{self._batch_size} (outer dims [{self._batch_size}] expected)",
                 spec=spec, value=leaves[0]))
         leaves = [tf.convert_to_tensor(leaf, spec.dtype)
                   for leaf, spec in zip(leaves, self._action_specs)]
         if self._check_dims and outer and outer[0] is None and leaves:
             check = tf.debugging.assert_equal(
-                tf.shape(leaves[0])[0], self._batch_dim,
+                tf.shape(leaves[0])[0], self._batch_size,
                 message=f"TFPyEnvironment.step: the action's batch dim differs from the "
-                        f"environment's batch size {self._batch_dim}")
+                        f"environment's batch size {self._batch_size}")
             with tf.control_dependencies([check]):
                 leaves = [tf.identity(leaf) for leaf in leaves]
         return leaves
@@ -293,9 +293,8 @@ class TFPyEnvironment(TFEnvironment):
             raise error from None
         converted, changed = [], False
         for value, spec in zip(values, self._action_specs):
-            dtype = getattr(value, "dtype", None)
-            if dtype is not None and not isinstance(value, tf.Tensor):
-                value, dtype = tf.convert_to_tensor(value), tf.as_dtype(dtype)
+            if getattr(value, "dtype", None) is not None and not isinstance(value, tf.Tensor):
+                value = tf.convert_to_tensor(value)
             if (isinstance(value, tf.Tensor) and value.dtype != spec.dtype
                     and value.dtype.is_integer and spec.dtype.is_integer):
                 if value.dtype.max > spec.dtype.max or value.dtype.min < spec.dtype.min:

@@ -276,6 +276,18 @@ def test_action_clip_wrapper_clips_integers_too():
             {"f": np.float32(0.0), "i": np.int64(7)})
 
 
+def test_action_clip_wrapper_rejects_nan_naming_its_path():
+    inner = Recorder({"f": BoundedArraySpec((2,), np.float32, -1, 1),
+                      "i": BoundedArraySpec((), np.int64, 0, 3)})
+    env = ActionClipWrapper(inner)
+    env.reset()
+    with pytest.raises(ValueError, match="action at 'f'.*nan"):
+        env.step({"f": np.array([np.nan, 9.0], np.float32), "i": np.int64(1)})
+    env.step({"f": np.array([-9.0, 0.5], np.float32), "i": np.int64(-4)})
+    np.testing.assert_array_equal(inner.actions[-1]["f"], [-1.0, 0.5])
+    assert int(inner.actions[-1]["i"]) == 0
+
+
 def test_action_offset_wrapper_shifts_to_zero():
     inner = Recorder(BoundedArraySpec((), np.int32, -2, 2, name="a"))
     env = ActionOffsetWrapper(inner)
