@@ -115,9 +115,8 @@ def materialize_saved_model(saved_model_path: PathLike, checkpoint_path: PathLik
         raise FileExistsError(f"materialize_saved_model: output_path {output} already exists; "
                               "it must be a new path")
     source = pathlib.Path(os.fspath(saved_model_path))
-    exported = _loading.load(source)
     # Assigning checks the whole checkpoint against the export before any write.
-    restore_checkpoint(exported, checkpoint_path)
+    exported = _loading.load(source, checkpoint_path)
     expected = _variable_values(exported)
     prefix = pathlib.Path(_loading.checkpoint_prefix(checkpoint_path))
     shards = sorted(prefix.parent.glob(f"{prefix.name}.data-*"))
@@ -137,8 +136,7 @@ def materialize_saved_model(saved_model_path: PathLike, checkpoint_path: PathLik
 
 
 def _variable_values(loaded: object) -> list:
-    variables = [*loaded.model_variables, loaded.train_step, *loaded.metadata_variables]
-    return [(v.name, np.asarray(v.numpy())) for v in variables]
+    return [(v.name, np.asarray(v.numpy())) for _, _, v in _loading._targets(loaded)]
 
 
 def _check_materialized(directory: pathlib.Path, expected: list, source: pathlib.Path,

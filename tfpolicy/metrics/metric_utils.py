@@ -17,8 +17,9 @@ return `{metric.name: metric.result()}` in the metrics' order.
 """
 
 import collections
+import contextlib
 import logging
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Iterator, Optional, Sequence
 
 import tensorflow as tf
 
@@ -113,12 +114,12 @@ def eager_compute(metrics: Sequence[Any], environment: Any, policy: Any, num_epi
     return results
 
 
-class _op_by_op:
+@contextlib.contextmanager
+def _op_by_op() -> Iterator[None]:
     """Runs `tf.function`s eagerly inside the block, then restores the setting."""
-
-    def __enter__(self) -> None:
-        self._before = tf.config.functions_run_eagerly()
-        tf.config.run_functions_eagerly(True)
-
-    def __exit__(self, *exc: Any) -> None:
-        tf.config.run_functions_eagerly(self._before)
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(True)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(before)

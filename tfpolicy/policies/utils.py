@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from specs import tensor_spec
+from tfpolicy.policies import _constraints
 
 __all__ = ["get_num_actions_from_tensor_spec", "masked_argmax"]
 
@@ -38,8 +39,7 @@ def get_num_actions_from_tensor_spec(action_spec: tensor_spec.BoundedTensorSpec)
         int32 or int64, has a minimum other than 0, or has per-element bounds;
         the message shows the spec.
     """
-    spec = tensor_spec.from_spec(action_spec) if not isinstance(
-        action_spec, tf.TypeSpec) else action_spec
+    spec = tensor_spec.from_spec(action_spec)
     if not isinstance(spec, tensor_spec.BoundedTensorSpec):
         raise ValueError(f"action_spec must be a BoundedTensorSpec, got "
                          f"{type(action_spec).__name__}: {action_spec!r}")
@@ -83,6 +83,6 @@ def masked_argmax(input_tensor: Any, mask: Any, output_type: tf.DType = tf.int32
         raise ValueError(f"masked_argmax: input_tensor has shape {input_tensor.shape} and mask "
                          f"{mask.shape}; they must be equal")
     allowed = tf.cast(mask, tf.bool)
-    lowest = tf.constant(-np.inf, input_tensor.dtype)
-    argmax = tf.argmax(tf.where(allowed, input_tensor, lowest), axis=-1, output_type=output_type)
+    argmax = tf.argmax(_constraints.apply_mask(input_tensor, allowed), axis=-1,
+                       output_type=output_type)
     return tf.where(tf.reduce_any(allowed, axis=-1), argmax, tf.constant(-1, output_type))

@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 
-
 class CommonFields:
     """Names of the info fields that several policies share.
 
